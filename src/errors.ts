@@ -1,0 +1,48 @@
+/**
+ * Error types of the library. Every error a user can cause (bad files, bad options) is an
+ * AccDiffusionError subclass with a one-line message naming the file or option and the problem;
+ * the CLI prints `error: <message>` and exits with code 2 for these, and treats anything else as a bug.
+ */
+
+/** Base class of all errors a user can cause. */
+export class AccDiffusionError extends Error {
+  override name = 'AccDiffusionError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A config.json / model_index.json / scheduler_config.json is missing, malformed or has a bad value. */
+export class ConfigError extends AccDiffusionError {
+  override name = 'ConfigError';
+}
+
+/** A weights file (safetensors or its index) is missing, malformed, or disagrees with the model config. */
+export class WeightsError extends AccDiffusionError {
+  override name = 'WeightsError';
+}
+
+/** Tokenizer files are missing or malformed. */
+export class TokenizerError extends AccDiffusionError {
+  override name = 'TokenizerError';
+}
+
+/** A generation option is invalid (size, steps, method, ...). */
+export class OptionsError extends AccDiffusionError {
+  override name = 'OptionsError';
+}
+
+/** The requested execution provider is not available in the installed onnxruntime. */
+export class ProviderError extends AccDiffusionError {
+  override name = 'ProviderError';
+}
+
+/** NaN or Inf appeared in latents or pixels; the message names the stage and step. */
+export class NumericsError extends AccDiffusionError {
+  override name = 'NumericsError';
+}
+
+/** The work was stopped by an AbortSignal (Ctrl-C in the CLI). */
+export class AbortedError extends AccDiffusionError {
+  override name = 'AbortedError';
+}
