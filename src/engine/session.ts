@@ -1,0 +1,64 @@
+/**
+ * One onnxruntime-node inference session over a graph built in memory whose initializers point into
+ * safetensors files (external data). Knows nothing about what the graph computes; checks feeds against
+ * the graph's input names and returns float32 outputs as Tensors.
+ */
+import * as ort from 'onnxruntime-node';
+import type { Tensor } from '../tensor/tensor.js';
+import { executionProviders, type Device } from './providers.js';
+
+export interface SessionOptions {
+  /** Folder the external-data locations are relative to (the real folder of the weight files). */
+  readonly weightsDir: string;
+  readonly device?: Device;
+  /** Intra-op threads (default: onnxruntime's choice, one per core). */
+  readonly threads?: number;
+}
+
+/** An input value: float32 tensors, or int64 ids/timesteps. */
+export type Feed = Tensor | { readonly data: BigInt64Array; readonly shape: readonly number[] };
+
+/** A loaded graph ready to run. */
+export class ModelSession {
+  private constructor(private readonly session: ort.InferenceSession) {}
+
+  static async create(modelBytes: Uint8Array, options: SessionOptions): Promise<ModelSession> {
+    const session = await ort.InferenceSession.create(modelBytes, {
+      executionProviders: executionProviders(options.device ?? 'cpu'),
+      graphOptimizationLevel: 'all',
+      ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+      extra: { session: { model_external_initializers_file_folder_path: options.weightsDir } },
+    });
+    return new ModelSession(session);
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  /** Runs the graph; `outputs` selects which outputs to fetch (default all). */
+  async run(feeds: Record<string, Feed>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
+    const missing = this.session.inputNames.filter((n) => !(n in feeds));
+    if (missing.length) throw new Error(`ModelSession.run: missing inputs ${missing.join(', ')}`);
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const name of this.session.inputNames) {
+      const f = feeds[name]!;
+      ortFeeds[name] = f.data instanceof BigInt64Array ? new ort.Tensor('int64', f.data, [...f.shape]) : new ort.Tensor('float32', f.data, [...f.shape]);
+    }
+    const result = outputs ? await this.session.run(ortFeeds, [...outputs]) : await this.session.run(ortFeeds);
+    const out: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(result)) {
+      if (t.type !== 'float32') throw new Error(`ModelSession.run: output ${name} is ${t.type}, expected float32`);
+      out[name] = { data: t.data as Float32Array, shape: t.dims.map(Number) };
+    }
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
