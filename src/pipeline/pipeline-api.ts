@@ -1,0 +1,38 @@
+/**
+ * The library's entry contract: load a model folder once, generate many images.
+ * Implemented by src/pipeline/pipeline.ts (loadPipeline).
+ */
+import type { Device } from '../engine/providers.js';
+import type { ProgressCallback } from './events.js';
+import type { GenerateOptions } from './options.js';
+import type { GenerateResult } from './result.js';
+
+export interface LoadOptions {
+  /** Execution provider (default cpu). */
+  readonly device?: Device;
+  /** Intra-op threads per session (default: onnxruntime's choice). */
+  readonly threads?: number;
+  readonly onProgress?: ProgressCallback;
+}
+
+export interface RunContext {
+  readonly onProgress?: ProgressCallback;
+  /** Aborting stops at the next step boundary with an AbortedError; nothing partial is returned. */
+  readonly signal?: AbortSignal;
+}
+
+/** Facts about the loaded model that callers (CLI, reports) need. */
+export interface PipelineModelInfo {
+  /** The model folder (resolved path). */
+  readonly path: string;
+  /** Native image size in pixels (UNet sample_size × VAE factor). */
+  readonly nativeSize: number;
+  readonly nativeLatentSize: number;
+  readonly vaeScaleFactor: number;
+}
+
+export interface Pipeline {
+  readonly model: PipelineModelInfo;
+  generate(options: GenerateOptions, context?: RunContext): Promise<GenerateResult>;
+  dispose(): Promise<void>;
+}
