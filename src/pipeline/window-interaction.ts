@@ -11,11 +11,10 @@
  * `torch.stack([randperm(V) for _ in range(E)]).view(C, h, w, V)`.
  */
 import { tensor, type Tensor } from '../tensor/tensor.js';
+import type { RandomSource } from '../tensor/random.js';
 
-/** The part of the shared RandomSource this file needs (src/tensor/random.ts defines the full one). */
-export interface PermutationSource {
-  randperm(n: number): Int32Array;
-}
+/** The part of the shared RandomSource this file needs (a replay source only has to provide randperm). */
+export type PermutationSource = Pick<RandomSource, 'randperm'>;
 
 /** Draws E permutations of V windows in the reference's call order (E calls of randperm(V)). */
 export function drawWindowPermutations(rng: PermutationSource, elements: number, numWindows: number): Int32Array {

@@ -2,7 +2,10 @@
 // scale from the recorded attention map and views), plus the mask/ratio invariants of spec §13.3–13.6.
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { oracleF32, oracleJson } from '../helpers/oracle.js';
+import { tinySdxl } from '../helpers/paths.js';
+import { CLIPTokenizer } from '../../src/tokenizers/clip-tokenizer.js';
 import { patchPrompts, pieceText, thresholdMask } from '../../src/pipeline/patch-prompts.js';
 import { getViews, mdViews, viewFromTuple, viewTuple, type MdViewPlan, type View } from '../../src/pipeline/views.js';
 import { opening } from '../../src/tensor/ops.js';
@@ -17,12 +20,18 @@ interface RunJson {
   md_views_latent_coords: Record<string, number[][]>;
 }
 
-/** Piece texts (BOS/EOS excluded) of a prompt from the recorded tiny-sdxl tokenizer output. */
+/**
+ * Piece texts (BOS/EOS excluded) of a prompt with the tiny-sdxl tokenizer 1, as the pipeline gets them
+ * (encode, then single-token decode); cross-checked against the recorded transformers tokens.
+ */
 function piecesOf(prompt: string): string[] {
+  const tok = CLIPTokenizer.fromFolder(join(tinySdxl, 'tokenizer'));
+  const pieces = tok.encode(prompt).slice(1, -1).map((id) => tok.decodePiece(id));
   const toks = oracleJson<{ tokenizer: { prompt: string; tokens: string[] }[] }>('tiny-sdxl/tokens').tokenizer;
   const entry = toks.find((e) => e.prompt === prompt);
   if (!entry) throw new Error(`no tokens for ${prompt}`);
-  return entry.tokens.slice(1, -1).map(pieceText);
+  assert.deepEqual(pieces, entry.tokens.slice(1, -1).map(pieceText));
+  return pieces;
 }
 
 /**
