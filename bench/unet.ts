@@ -1,0 +1,240 @@
+/**
+ * UNet CPU benchmark (`npm run bench:unet`): an SD1.5-size UNet2DConditionModel built from SD1.5's
+ * unet/config.json with random weights (streamed to a temporary ~3.4 GB safetensors file, deleted at the
+ * end, also on error or Ctrl-C), forward at a 64×64 latent, batch 2 (one CFG pair), 2 intra-op threads:
+ * one warm-up and two timed runs per onnxruntime session variant. Then, in a child process (so its peak RSS
+ * is its own), the same UNet with fp16 weights is loaded to see how much memory the in-graph Cast
+ * (constant-folded to float32 by onnxruntime) and weight prepacking keep.
+ *
+ * FLOPs per forward: 1607 GFLOP, the PyTorch reference measurement for this config and input quoted in the
+ * project brief (PyTorch: 19.0 s per forward = 84.5 GFLOP/s on this machine class).
+ */
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { parseUNet2DConditionConfig } from '../src/models/unet-config.js';
+import { UNet2DConditionModel, bindUNetWeights, buildUNetGraph } from '../src/models/unet-2d-condition.js';
+import { openComponentWeights } from '../src/weights/component-weights.js';
+
+/** runwayml/stable-diffusion-v1-5 unet/config.json. */
+const SD15_UNET_CONFIG = {
+  _class_name: 'UNet2DConditionModel',
+  _diffusers_version: '0.6.0',
+  act_fn: 'silu',
+  attention_head_dim: 8,
+  block_out_channels: [320, 640, 1280, 1280],
+  center_input_sample: false,
+  cross_attention_dim: 768,
+  down_block_types: ['CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D'],
+  downsample_padding: 1,
+  flip_sin_to_cos: true,
+  freq_shift: 0,
+  in_channels: 4,
+  layers_per_block: 2,
+  mid_block_scale_factor: 1,
+  norm_eps: 1e-5,
+  norm_num_groups: 32,
+  out_channels: 4,
+  sample_size: 64,
+  up_block_types: ['UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'],
+};
+const GFLOP_PER_FORWARD = 1607;
+const THREADS = 2;
+
+function toHalf(x: number): number {
+  // Weights here are small and normal; truncating conversion is enough for a memory measurement.
+  const f = new Float32Array([x]);
+  const u = new Uint32Array(f.buffer)[0]!;
+  const e = ((u >>> 23) & 0xff) - 112;
+  if (e <= 0) return (u >>> 16) & 0x8000;
+  return ((u >>> 16) & 0x8000) | (e << 10) | ((u >>> 13) & 0x3ff);
+}
+
+/** Streams random weights (fan-in scaled) for every parameter into one safetensors file. */
+function writeRandomWeights(model: UNet2DConditionModel, file: string, dtype: 'F32' | 'F16'): number {
+  const bytesPer = dtype === 'F32' ? 4 : 2;
+  const params = [...model.namedParameters()];
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const [key, p] of params) {
+    const n = p.shape.reduce((a, b) => a * b, 1);
+    header[key] = { dtype, shape: p.shape, data_offsets: [offset, offset + n * bytesPer] };
+    offset += n * bytesPer;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const fd = openSync(file, 'w');
+  try {
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(json.length));
+    writeSync(fd, len);
+    writeSync(fd, Buffer.from(json, 'utf8'));
+    let s = 0x9e3779b9;
+    for (const [key, p] of params) {
+      const n = p.shape.reduce((a, b) => a * b, 1);
+      const isNormWeight = /norm\d?\.weight$|norm_out\.weight$|\.norm\.weight$/.test(key);
+      const isBias = key.endsWith('bias') || /norm\d?\.bias$/.test(key);
+      const fanIn = p.shape.slice(1).reduce((a, b) => a * b, 1);
+      const amp = isBias ? 0.1 : isNormWeight ? 0.1 : Math.sqrt(3 / fanIn);
+      const data = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+        data[i] = (isNormWeight ? 1 : 0) + amp * (((s >>> 0) / 4294967296) * 2 - 1);
+      }
+      const out = dtype === 'F32' ? data : Uint16Array.from(data, toHalf);
+      writeSync(fd, new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return offset;
+}
+
+function rssGiB(): string {
+  return (process.memoryUsage().rss / 2 ** 30).toFixed(2);
+}
+
+function peakGiB(): string {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? (Number(m[1]) / 2 ** 20).toFixed(2) : '?';
+}
+
+function cpuPeakGflops(): { mhz: number; peak: number } {
+  // Zen 3 / AVX2: two 256-bit FMA pipes = 32 fp32 FLOP per cycle per core.
+  const m = /cpu MHz\s*:\s*([\d.]+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+  const mhz = m ? Number(m[1]) : 0;
+  return { mhz, peak: (THREADS * 32 * mhz) / 1000 };
+}
+
+interface Variant {
+  readonly name: string;
+  readonly attention: 'fused' | 'explicit';
+  readonly options: ort.InferenceSession.SessionOptions;
+}
+
+function sessionOptions(dir: string, extra: Record<string, string>, o: Partial<ort.InferenceSession.SessionOptions> = {}): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: THREADS,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    ...o,
+    extra: { session: { model_external_initializers_file_folder_path: dir, ...extra } },
+  };
+}
+
+function feeds(): Record<string, ort.Tensor> {
+  const B = 2;
+  const sample = new Float32Array(B * 4 * 64 * 64).map((_, i) => Math.sin(i * 0.37));
+  const ehs = new Float32Array(B * 77 * 768).map((_, i) => Math.cos(i * 0.11));
+  return {
+    sample: new ort.Tensor('float32', sample, [B, 4, 64, 64]),
+    timestep: new ort.Tensor('float32', Float32Array.from([500, 500]), [B]),
+    encoder_hidden_states: new ort.Tensor('float32', ehs, [B, 77, 768]),
+  };
+}
+
+async function timeVariant(model: UNet2DConditionModel, dir: string, v: Variant): Promise<void> {
+  const bytes = buildUNetGraph(model, { attention: v.attention }).toModelProto();
+  const t0 = performance.now();
+  const session = await ort.InferenceSession.create(bytes, v.options);
+  const load = (performance.now() - t0) / 1000;
+  const f = feeds();
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    const out = await session.run(f);
+    times.push((performance.now() - t) / 1000);
+    if (i === 0 && !Array.from(out.out_sample!.data as Float32Array).every(Number.isFinite)) throw new Error('non-finite output');
+  }
+  await session.release();
+  const timed = times.slice(1);
+  const best = Math.min(...timed);
+  const mean = timed.reduce((a, b) => a + b, 0) / timed.length;
+  const { peak } = cpuPeakGflops();
+  console.log(
+    `${v.name.padEnd(34)} load ${load.toFixed(1)} s | warm-up ${times[0]!.toFixed(1)} s | timed ${timed.map((x) => x.toFixed(2)).join(', ')} s` +
+      ` | ${mean.toFixed(2)} s/forward (best ${best.toFixed(2)}) | ${(GFLOP_PER_FORWARD / mean).toFixed(1)} GFLOP/s` +
+      (peak ? ` = ${((100 * GFLOP_PER_FORWARD) / mean / peak).toFixed(0)}% of peak` : '') +
+      ` | RSS ${rssGiB()} GiB, peak ${peakGiB()} GiB`,
+  );
+}
+
+/** Child mode: load the fp16 weights (prepacking on or off), report RSS; no forward. */
+async function memoryCheck(dir: string, prepack: boolean, fp32Bytes: number): Promise<void> {
+  const weights = openComponentWeights(dir);
+  const model = new UNet2DConditionModel(parseUNet2DConditionConfig(SD15_UNET_CONFIG, 'bench'));
+  bindUNetWeights(model, weights);
+  const bytes = buildUNetGraph(model).toModelProto();
+  const before = process.memoryUsage().rss;
+  const session = await ort.InferenceSession.create(bytes, sessionOptions(weights.weightsDir, prepack ? {} : { disable_prepacking: '1' }));
+  const after = process.memoryUsage().rss;
+  console.log(
+    `fp16 weights, prepacking ${prepack ? 'on ' : 'off'}: RSS after load ${(after / 2 ** 30).toFixed(2)} GiB (+${((after - before) / 2 ** 30).toFixed(2)}), ` +
+      `peak during load ${peakGiB()} GiB; one float32 copy = ${(fp32Bytes / 2 ** 30).toFixed(2)} GiB`,
+  );
+  await session.release();
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args[0] === '--memory-child') {
+    await memoryCheck(args[1]!, args[2] === 'prepack', Number(args[3]));
+    return;
+  }
+  const { mhz, peak } = cpuPeakGflops();
+  console.log(`SD1.5 UNet, latent 64x64, batch 2, ${THREADS} threads; onnxruntime-node ${ort.env.versions.common}; CPU ${mhz} MHz, fp32 peak ≈ ${peak.toFixed(0)} GFLOP/s (AVX2 FMA)`);
+  console.log(`FLOPs: ${GFLOP_PER_FORWARD} GFLOP per forward (PyTorch reference measurement, project brief; PyTorch: 19.0 s = 84.5 GFLOP/s)`);
+  const root = mkdtempSync(join(tmpdir(), 'acc-bench-unet-'));
+  const cleanup = (): void => rmSync(root, { recursive: true, force: true });
+  const onSignal = (): void => {
+    cleanup();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const model = new UNet2DConditionModel(parseUNet2DConditionConfig(SD15_UNET_CONFIG, 'bench'));
+    const f32dir = join(root, 'fp32');
+    const f16dir = join(root, 'fp16');
+    mkdirSync(f32dir);
+    mkdirSync(f16dir);
+    let t = performance.now();
+    const fp32Bytes = writeRandomWeights(model, join(f32dir, 'diffusion_pytorch_model.safetensors'), 'F32');
+    console.log(`wrote ${(fp32Bytes / 2 ** 30).toFixed(2)} GiB of random fp32 weights (${model.parameterCount()} parameters) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const weights = openComponentWeights(f32dir);
+    bindUNetWeights(model, weights);
+    const only = process.env.UNET_BENCH_VARIANTS?.split(',');
+    const variants: Variant[] = [
+      { name: 'fused MHA, opt=all, prepacking on', attention: 'fused' as const, options: sessionOptions(weights.weightsDir, {}) },
+      { name: 'fused MHA, opt=all, prepacking off', attention: 'fused' as const, options: sessionOptions(weights.weightsDir, { disable_prepacking: '1' }) },
+      { name: 'fused MHA, opt=all, no mem pattern', attention: 'fused' as const, options: sessionOptions(weights.weightsDir, {}, { enableMemPattern: false }) },
+      { name: 'fused MHA, opt=extended', attention: 'fused' as const, options: sessionOptions(weights.weightsDir, {}, { graphOptimizationLevel: 'extended' }) },
+      { name: 'explicit attention, opt=all', attention: 'explicit' as const, options: sessionOptions(weights.weightsDir, {}) },
+    ].filter((v, i) => !only || only.includes(String(i)));
+    for (const v of variants) await timeVariant(model, weights.weightsDir, v);
+    rmSync(f32dir, { recursive: true, force: true });
+    // fp16 memory check, each in its own process so peak RSS is not shared with the timing runs
+    t = performance.now();
+    const model16 = new UNet2DConditionModel(parseUNet2DConditionConfig(SD15_UNET_CONFIG, 'bench'));
+    writeRandomWeights(model16, join(f16dir, 'diffusion_pytorch_model.safetensors'), 'F16');
+    console.log(`wrote fp16 weights in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    for (const mode of ['prepack', 'noprepack']) {
+      const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--memory-child', f16dir, mode, String(fp32Bytes)], { stdio: 'inherit' });
+      if (r.status !== 0) throw new Error(`memory check (${mode}) failed with status ${r.status}`);
+    }
+  } finally {
+    cleanup();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
