@@ -1,0 +1,81 @@
+/**
+ * The "parameters" text that AUTOMATIC1111's webui (modules/processing.py create_infotext, and
+ * modules/infotext_utils.py parse_generation_parameters) stores in its PNGs and that ComfyUI and
+ * image browsers read: the prompt, a "Negative prompt:" line, then "Key: value, ..." pairs. The keys
+ * A1111 knows come first under its names; AccDiffusion's own parameters follow.
+ */
+import type { ResolvedOptions } from '../pipeline/options.js';
+
+/** Options as a report holds them. */
+export type ReportedOptions = Omit<ResolvedOptions, 'initLatents'>;
+
+/** A1111 quotes a value only when it holds a separator, as JSON. */
+function quote(v: string): string {
+  return /[,:\n]/.test(v) ? JSON.stringify(v) : v;
+}
+
+/** A1111's sampler names for our schedulers; the model's own scheduler class otherwise. */
+export function samplerName(scheduler: string | undefined, modelSchedulerClass?: string): string {
+  const s = scheduler ?? (modelSchedulerClass === 'DDIMScheduler' ? 'ddim' : modelSchedulerClass === 'EulerDiscreteScheduler' ? 'euler' : undefined);
+  if (s === 'euler') return 'Euler';
+  if (s === 'ddim') return 'DDIM';
+  return modelSchedulerClass ?? 'default';
+}
+
+const yesNo = (b: boolean) => (b ? 'True' : 'False');
+
+export interface ParametersInput {
+  readonly options: ReportedOptions;
+  /** Model name (the folder's base name or repo id). */
+  readonly model: string;
+  /** The scheduler class of the model's scheduler_config.json, used when options.scheduler is unset. */
+  readonly modelSchedulerClass?: string;
+  /** Tool version, e.g. "accdiffusion 0.1.0". */
+  readonly version?: string;
+}
+
+/** The parameters text for a generation. */
+export function formatParameters(p: ParametersInput): string {
+  const o = p.options;
+  const pairs: Array<[string, string | number]> = [
+    ['Steps', o.steps],
+    ['Sampler', samplerName(o.scheduler, p.modelSchedulerClass)],
+    ['CFG scale', o.guidance],
+    ['Seed', o.seed],
+    ['Size', `${o.width}x${o.height}`],
+    ['Model', p.model],
+    ['Method', o.method],
+    ['Multi CFG scale', o.multiGuidance],
+    ['Guidance rescale', o.guidanceRescale],
+    ['c', o.c],
+    ['Stride', o.stride],
+    ['View batch size', o.viewBatchSize],
+    ['Cosine scale 1', o.cosineScale1],
+    ['Cosine scale 2', o.cosineScale2],
+    ['Cosine scale 3', o.cosineScale3],
+    ['Sigma', o.sigma],
+    ['Patch prompts', yesNo(o.patchPrompts)],
+    ['Window interaction', yesNo(o.windowInteraction)],
+    ['Reference compat', yesNo(o.referenceCompat)],
+  ];
+  if (p.version) pairs.push(['Version', p.version]);
+  const lines = [o.prompt];
+  if (o.negativePrompt !== null && o.negativePrompt !== '') lines.push(`Negative prompt: ${o.negativePrompt}`);
+  lines.push(pairs.map(([k, v]) => `${k}: ${quote(String(v))}`).join(', '));
+  return lines.join('\n');
+}
+
+/** Splits a parameters text back into prompt, negative prompt and key/value pairs (A1111's parser, simplified). */
+export function parseParameters(text: string): { prompt: string; negativePrompt: string | null; values: Map<string, string> } {
+  const lines = text.split('\n');
+  const last = lines[lines.length - 1] ?? '';
+  const re = /\s*([\w][\w \-/]*):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)/g;
+  const values = new Map<string, string>();
+  const pairs = lines.length > 1 ? [...last.matchAll(re)] : [];
+  for (const m of pairs) values.set(m[1]!, m[2]!.startsWith('"') ? (JSON.parse(m[2]!) as string) : m[2]!);
+  const body = pairs.length > 0 ? lines.slice(0, -1) : lines;
+  const negAt = body.findIndex((l) => l.startsWith('Negative prompt: '));
+  const prompt = (negAt < 0 ? body : body.slice(0, negAt)).join('\n');
+  const negativePrompt = negAt < 0 ? null : body.slice(negAt).join('\n').slice('Negative prompt: '.length);
+  return { prompt, negativePrompt, values };
+}

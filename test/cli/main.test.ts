@@ -1,0 +1,203 @@
+// The CLI's wiring (src/cli/main.ts) with a fake pipeline: options handed over, files written, exit codes
+// 0/1/2/130, nothing written on abort; `info` on the fixtures and a Hugging Face cache layout; the bin shim.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main, EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR } from '../../src/cli/main.js';
+import { readPngTextEntry } from '../../src/cli/png-text.js';
+import { parseParameters } from '../../src/cli/parameters.js';
+import { ConfigError } from '../../src/errors.js';
+import { writeSafetensors } from '../../src/weights/safetensors.js';
+import { repoRoot, tinySd, tinySdxl } from '../helpers/paths.js';
+import { fakeLoader } from './fake-result.js';
+import { stringStream } from './string-stream.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'accd-main-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function run(argv: string[], loader = fakeLoader(), signal?: AbortSignal, env: NodeJS.ProcessEnv = {}) {
+  const stdout = stringStream();
+  const stderr = stringStream();
+  const code = await main(argv, { stdout, stderr, cwd: dir, env, loadPipeline: loader.load, signal });
+  return { code, stdout: stdout.text(), stderr: stderr.text(), calls: loader.calls };
+}
+
+test('generate --json: options reach the pipeline, files are written, stdout is JSON lines only', async () => {
+  const r = await run(['generate', '--model', tinySdxl, '--prompt', 'a red circle', '--scale', '2', '--steps', '2', '--no-patch-prompts',
+    '--threads', '2', '--out', 'o.png', '--save-stages', 'st', '--report', 'r.json', '--save-latents', 'l.safetensors', '--json']);
+  assert.equal(r.code, EXIT_OK, r.stderr);
+  assert.equal(r.stderr, '');
+  assert.equal(r.calls.loads.length, 1);
+  assert.equal(r.calls.loads[0]!.spec, tinySdxl);
+  assert.equal(r.calls.loads[0]!.options.device, 'cpu');
+  assert.equal(r.calls.loads[0]!.options.threads, 2);
+  const o = r.calls.generates[0]!.options;
+  // --scale 2 on the fake's native 64 px.
+  assert.deepEqual([o.width, o.height, o.steps, o.seed, o.patchPrompts, o.windowInteraction, o.negativePrompt, o.method], [128, 128, 2, 42, false, undefined, undefined, 'accdiffusion']);
+  assert.ok(r.calls.generates[0]!.context?.signal instanceof AbortSignal);
+  assert.equal(r.calls.disposed, 1);
+
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; files?: string[] });
+  assert.deepEqual(lines.map((l) => l.type), ['load', 'load', 'stage-start', 'step', 'step', 'stage-end', 'done']);
+  const done = lines[lines.length - 1]!;
+  assert.equal(done.files![0], join(dir, 'o.png'));
+  for (const f of done.files!) assert.ok(existsSync(f), f);
+  assert.ok(existsSync(join(dir, 'st', 'patch-prompts-stage-2.png')));
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+
+  const params = parseParameters(readPngTextEntry(readFileSync(join(dir, 'o.png')), 'parameters')!);
+  assert.equal(params.prompt, 'a red circle');
+  assert.equal(params.values.get('Model'), 'tiny-sdxl');
+  assert.equal(params.values.get('Sampler'), 'Euler', 'from the model\'s EulerDiscreteScheduler');
+  assert.equal(params.values.get('Seed'), '42');
+  assert.equal(params.values.get('Patch prompts'), 'False');
+  assert.equal(params.values.get('Size'), '128x128');
+
+  // info --image prints the stored parameters.
+  const info = await run(['info', '--image', 'o.png']);
+  assert.equal(info.code, EXIT_OK);
+  assert.match(info.stdout, /^a red circle\nNegative prompt: blurry, ugly, duplicate, poorly drawn, deformed, mosaic\nSteps: 2, Sampler: Euler/);
+
+  // Running again without --force: refused up front, before loading the model.
+  const again = await run(['generate', '--model', tinySdxl, '--prompt', 'x', '--out', 'o.png']);
+  assert.equal(again.code, EXIT_USER_ERROR);
+  assert.match(again.stderr, /^error: --out: .*o\.png already exists \(use --force to overwrite\)\n$/);
+  assert.equal(again.calls.loads.length, 0);
+});
+
+test('default human output: progress lines and "wrote" on stderr, nothing on stdout; --quiet prints nothing', async () => {
+  const r = await run(['generate', '--model', tinySdxl, '--prompt', 'x', '--width', '64', '--height', '128', '--out', 'h.png']);
+  assert.equal(r.code, EXIT_OK, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /stage 1\/2: 64x64, 2 steps\n/);
+  assert.match(r.stderr, /wrote .*h\.png \(128x96\) in \d+\.\d s\n$/);
+  assert.deepEqual([r.calls.generates[0]!.options.width, r.calls.generates[0]!.options.height], [64, 128]);
+  const q = await run(['generate', '--model', tinySdxl, '--prompt', 'x', '--out', 'q.png', '--quiet']);
+  assert.equal(q.code, EXIT_OK);
+  assert.equal(q.stdout + q.stderr, '');
+  assert.ok(existsSync(join(dir, 'q.png')));
+});
+
+test('user errors exit 2 with one line; bugs exit 1 with a stack', async () => {
+  const bad = await run(['generate', '--prompt', 'x', '--width', '100', '--height', '64']);
+  assert.equal(bad.code, EXIT_USER_ERROR);
+  assert.equal(bad.stderr, 'error: --width 100 is not a multiple of 8\n');
+
+  const cfg = await run(['generate', '--model', tinySdxl, '--prompt', 'x', '--out', 'c.png'], fakeLoader(new ConfigError('unet/config.json: bad "sample_size"')));
+  assert.equal(cfg.code, EXIT_USER_ERROR);
+  assert.equal(cfg.stderr.split('\n').filter((l) => l.startsWith('error:')).join('\n'), 'error: unet/config.json: bad "sample_size"');
+  assert.doesNotMatch(cfg.stderr, /\n\s+at /, 'no stack trace');
+  assert.equal(cfg.calls.disposed, 1, 'pipeline disposed on error');
+  assert.ok(!existsSync(join(dir, 'c.png')));
+
+  const bug = await run(['generate', '--model', tinySdxl, '--prompt', 'x', '--out', 'b.png'], fakeLoader(new TypeError('undefined is not a function')));
+  assert.equal(bug.code, EXIT_BUG);
+  assert.match(bug.stderr, /TypeError: undefined is not a function\n\s+at /);
+
+  const json = await run(['generate', '--model', tinySdxl, '--prompt', 'x', '--out', 'j.png', '--json'], fakeLoader(new ConfigError('broken')));
+  assert.equal(json.code, EXIT_USER_ERROR);
+  assert.deepEqual(JSON.parse(json.stdout.trim().split('\n').pop()!), { type: 'error', message: 'broken', interrupted: false });
+
+  const scale = await run(['generate', '--model', tinySdxl, '--prompt', 'x', '--scale', '1.1', '--out', 's.png']);
+  assert.equal(scale.code, EXIT_USER_ERROR);
+  assert.match(scale.stderr, /\nerror: --scale 1\.1 gives 70\.4\d* px from the native 64 px, not a multiple of 8; use --width\/--height\n$/);
+});
+
+test('abort (Ctrl-C) stops the run: exit 130, no image, no temporary files', async () => {
+  const controller = new AbortController();
+  const loader = fakeLoader('wait-abort');
+  const pending = run(['generate', '--model', tinySdxl, '--prompt', 'x', '--out', 'aborted.png', '--save-stages', 'ab', '--report', 'ab.json'], loader, controller.signal);
+  setTimeout(() => controller.abort(), 20);
+  const r = await pending;
+  assert.equal(r.code, EXIT_INTERRUPTED);
+  assert.match(r.stderr, /interrupted: nothing was written\n$/);
+  assert.ok(loader.calls.generates[0]!.context!.signal!.aborted, 'the pipeline saw the abort');
+  assert.equal(loader.calls.disposed, 1);
+  for (const f of ['aborted.png', 'ab', 'ab.json']) assert.ok(!existsSync(join(dir, f)), f);
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+});
+
+test('--init-latents: tensor "latents" is read and passed on; a bad shape is a user error', async () => {
+  const data = Float32Array.from({ length: 4 * 8 * 8 }, (_, i) => i / 7);
+  writeSafetensors(join(dir, 'init.safetensors'), { latents: { shape: [1, 4, 8, 8], data } });
+  const r = await run(['generate', '--model', tinySdxl, '--prompt', 'x', '--out', 'i.png', '--init-latents', 'init.safetensors', '--quiet']);
+  assert.equal(r.code, EXIT_OK, r.stderr);
+  const t = r.calls.generates[0]!.options.initLatents!;
+  assert.deepEqual(t.shape, [1, 4, 8, 8]);
+  assert.deepEqual([...t.data], [...data]);
+
+  writeSafetensors(join(dir, 'bad.safetensors'), { latents: { shape: [4, 8, 8], data: new Float32Array(256) } });
+  const bad = await run(['generate', '--model', tinySdxl, '--prompt', 'x', '--out', 'i2.png', '--init-latents', 'bad.safetensors']);
+  assert.equal(bad.code, EXIT_USER_ERROR);
+  assert.match(bad.stderr, /^error: --init-latents: .*bad\.safetensors: tensor "latents" has shape \[4, 8, 8\], expected \[1, 4, h, w\]\n$/);
+  writeSafetensors(join(dir, 'other.safetensors'), { x: { shape: [1], data: new Float32Array(1) } });
+  const missing = await run(['generate', '--model', tinySdxl, '--prompt', 'x', '--out', 'i3.png', '--init-latents', 'other.safetensors']);
+  assert.equal(missing.code, EXIT_USER_ERROR);
+  assert.match(missing.stderr, /has no tensor named "latents"/);
+  assert.equal(missing.calls.loads.length, 0, 'checked before loading the model');
+});
+
+test('info: family, native size, components with parameter counts, devices', async () => {
+  const xl = await run(['info', '--model', tinySdxl]);
+  assert.equal(xl.code, EXIT_OK, xl.stderr);
+  assert.match(xl.stdout, /family: +SDXL\n/);
+  assert.match(xl.stdout, /native size: 256 px \(latent 32, VAE factor 8\)/);
+  assert.match(xl.stdout, /devices: +cpu/);
+  const j = await run(['info', '--model', tinySd, '--json']);
+  const info = JSON.parse(j.stdout) as { nativeSize: number; components: Array<{ name: string; parameters: number; dtypes: string[] }>; parameters: number };
+  const unet = info.components.find((c) => c.name === 'unet')!;
+  assert.ok(unet.parameters > 1000);
+  assert.deepEqual(unet.dtypes, ['F32']);
+  assert.equal(info.parameters, info.components.reduce((a, c) => a + c.parameters, 0));
+  assert.deepEqual(info.components.map((c) => c.name).sort(), ['scheduler', 'text_encoder', 'tokenizer', 'unet', 'vae']);
+});
+
+test('--model as a Hugging Face repo id in a local cache of symlinks into blobs/', async () => {
+  const hfHome = join(dir, 'hf');
+  const repo = join(hfHome, 'hub', 'models--acme--tiny-sd');
+  const snap = join(repo, 'snapshots', 'abc123');
+  mkdirSync(join(repo, 'refs'), { recursive: true });
+  writeFileSync(join(repo, 'refs', 'main'), 'abc123\n');
+  mkdirSync(join(repo, 'blobs'), { recursive: true });
+  // Mirror the fixture: each file becomes a blob with a symlink in the snapshot, as huggingface_hub lays them out.
+  const walk = (rel: string): void => {
+    for (const e of readdirSync(join(tinySd, rel), { withFileTypes: true })) {
+      const r = join(rel, e.name);
+      if (e.isDirectory()) {
+        mkdirSync(join(snap, r), { recursive: true });
+        walk(r);
+      } else {
+        const blob = join(repo, 'blobs', r.replace(/[/\\]/g, '_'));
+        writeFileSync(blob, readFileSync(join(tinySd, r)));
+        symlinkSync(blob, join(snap, r));
+      }
+    }
+  };
+  mkdirSync(snap, { recursive: true });
+  walk('');
+  const r = await run(['info', '--model', 'acme/tiny-sd', '--json'], fakeLoader(), undefined, { HF_HOME: hfHome });
+  assert.equal(r.code, EXIT_OK, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { path: string }).path, snap);
+  const g = await run(['generate', '--model', 'acme/tiny-sd', '--prompt', 'x', '--out', 'hf.png', '--quiet'], fakeLoader(), undefined, { HF_HOME: hfHome });
+  assert.equal(g.code, EXIT_OK, g.stderr);
+  assert.equal(g.calls.loads[0]!.spec, snap);
+  assert.equal(parseParameters(readPngTextEntry(readFileSync(join(dir, 'hf.png')), 'parameters')!).values.get('Model'), 'acme/tiny-sd');
+
+  const missing = await run(['info', '--model', 'acme/nothing'], fakeLoader(), undefined, { HF_HOME: hfHome });
+  assert.equal(missing.code, EXIT_USER_ERROR);
+  assert.match(missing.stderr, /^error: model "acme\/nothing" not found; looked in: .*acme\/nothing, .*hf\/hub\/models--acme--nothing\/snapshots\/\*\n$/);
+});
+
+test('bin/accdiffusion.js: --help exits 0; a bad argument exits 2 with one line', () => {
+  const bin = join(repoRoot, 'bin', 'accdiffusion.js');
+  const help = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8', cwd: dir });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /Usage: accdiffusion/);
+  const bad = spawnSync(process.execPath, [bin, 'generate', '--prompt', 'x', '--steps', '0'], { encoding: 'utf8', cwd: dir });
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stderr, 'error: --steps must be a positive integer, got "0"\n');
+  assert.equal(bad.stdout, '');
+});
