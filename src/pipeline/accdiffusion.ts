@@ -1,0 +1,266 @@
+/**
+ * generate(): every method of the tool as numbered steps over the same parts (spec §1):
+ * - direct: the plain loop at the target size;
+ * - multidiffusion: native-size windows over the target latent, predictions averaged, one prompt;
+ * - demofusion: native pass, then progressive stages (upsample, skip residual, patch branch with
+ *   per-step jitter, dilated branch with blur), one prompt;
+ * - accdiffusion: demofusion + patch-content-aware prompts from the native pass's cross-attention
+ *   (fixed windows per stage) + window interaction in the dilated branch.
+ */
+import { AbortedError, OptionsError } from '../errors.js';
+import { createScheduler, type Scheduler } from '../schedulers/index.js';
+import { interpolateBicubic, mean, restandardize, std } from '../tensor/ops.js';
+import type { RandomSource } from '../tensor/random.js';
+import { tensor, type Tensor } from '../tensor/tensor.js';
+import { TorchGenerator } from '../tensor/torch-generator.js';
+import { AttentionStore, patchPromptLayers } from './attention-store.js';
+import type { Components } from './components.js';
+import { guidedConditions, type ConditionContext } from './conditions.js';
+import type { ProgressCallback } from './events.js';
+import { runNativePass } from './native-pass.js';
+import { resolveOptions, type GenerateOptions, type ResolvedOptions } from './options.js';
+import { patchBranchNoise } from './patch-denoise.js';
+import { patchPrompts, type PatchPromptsResult } from './patch-prompts.js';
+import type { GenerateResult, GenerationReport, StageResult, TokenMask, Window } from './result.js';
+import { inputDivisorAt } from './scheduler-scaling.js';
+import { planStages, type StageSize } from './stages.js';
+import { decodeLatents, latentsToImage } from './tiled-decode.js';
+import type { UNetRunner } from './unet-runner.js';
+import { assertFinite, runUpscaleStage, type PatchWindows } from './upscale-stage.js';
+import { getViews, mdViews, type RandInt, type View } from './views.js';
+
+/** The random streams of a run (injectable for replay tests). */
+export interface RandomStreams {
+  /** Initial latents of the first pass (diffusers' `generator`). */
+  readonly latents: RandomSource;
+  /** Stage noise and window-interaction permutations (the reference's global torch RNG). */
+  readonly global: RandomSource;
+  /** View jitter (the reference's Python `random`). */
+  readonly jitter: RandInt;
+}
+
+/** Seeded streams: the first two reproduce a CPU run of the reference seeded with `seed` (torch mt19937). */
+export function seededStreams(seed: number): RandomStreams {
+  const jitter = new TorchGenerator(seed + 1);
+  return { latents: new TorchGenerator(seed), global: new TorchGenerator(seed), jitter: (lo, hi) => jitter.randint(lo, hi) };
+}
+
+export interface GenerateContext {
+  readonly onProgress?: ProgressCallback;
+  readonly signal?: AbortSignal;
+  readonly random?: RandomStreams;
+  /** Called after each stage with its final latents (for --state-dir checkpoints and tests). */
+  readonly onStageLatents?: (stage: number, latents: Tensor) => void;
+  /** Per-step latents of every stage (tests compare them with the reference's). */
+  readonly onStepLatents?: (stage: number, step: number, latents: Tensor) => void;
+}
+
+const now = (): number => performance.now() / 1000;
+
+/** Runs one generation with loaded components. */
+export async function generate(components: Components, options: GenerateOptions, ctx: GenerateContext = {}): Promise<GenerateResult> {
+  const t0 = now();
+  const folder = components.folder;
+  const o = resolveOptions(options, folder.nativeLatentSize);
+  const emit = ctx.onProgress ?? (() => {});
+  const random = ctx.random ?? seededStreams(o.seed);
+  const f = folder.vaeScaleFactor;
+  let unetCalls = 0; // UNet sample evaluations of this run (the runners' counters span runs)
+
+  // 0. stages: direct and multidiffusion work at the target size only
+  const progressiveMethod = o.method === 'accdiffusion' || o.method === 'demofusion';
+  const plan = planStages({ height: o.height, width: o.width, baseLatent: folder.nativeLatentSize, vaeScaleFactor: f });
+  const firstSize: StageSize = progressiveMethod
+    ? plan.phase1
+    : { scale: 1, latentHeight: o.height / f, latentWidth: o.width / f, height: o.height, width: o.width };
+  const upscaleStages = progressiveMethod ? plan.stages : [];
+  const stageCount = 1 + upscaleStages.length;
+
+  // 1. scheduler and conditioning
+  const scheduler = createScheduler(components.schedulerConfig, o.scheduler);
+  scheduler.setTimesteps(o.steps);
+  const tEncode = now();
+  // The capturing UNet of the AccDiffusion native pass is a separate session; load the plain one after it so
+  // only one copy of the weights is in memory at a time.
+  const plainUnet = o.method === 'accdiffusion' && o.patchPrompts ? undefined : await components.plainUNet();
+  const plainCallsAtStart = plainUnet?.calls ?? 0;
+  const textTime = components.folder.hasTextTimeEmbedding;
+  const condCtx: ConditionContext = { encoder: components.promptEncoder, negativePrompt: o.negativePrompt, textTime, targetHeight: o.height, targetWidth: o.width };
+  const [fullCondition] = await guidedConditions(condCtx, [o.prompt], [[0, 0]]);
+  const encodeSeconds = now() - tEncode;
+
+  // 2. initial latents of the first pass
+  const latentShape = [1, components.vaeConfig.latent_channels, firstSize.latentHeight, firstSize.latentWidth];
+  let init: Tensor;
+  if (o.initLatents) {
+    const s = o.initLatents.shape;
+    if (s.length !== 4 || s.some((d, i) => d !== latentShape[i])) {
+      throw new OptionsError(`initial latents have shape [${s}], this run needs [${latentShape}]`);
+    }
+    init = o.initLatents;
+  } else {
+    init = random.latents.randn(latentShape);
+  }
+  init = tensor(init.shape, Float32Array.from(init.data, (v) => v * scheduler.initNoiseSigma));
+
+  const stageReports: Array<GenerationReport['stages'][number]> = [];
+  const stages: StageResult[] = [];
+  let masks: TokenMask[] = [];
+  const decode = async (stage: number, latents: Tensor): Promise<{ image: StageResult['image']; seconds: number }> => {
+    const t = now();
+    const scaled = tensor(latents.shape, Float32Array.from(latents.data, (v) => v / components.vaeConfig.scaling_factor));
+    const tileLatent = folder.nativeLatentSize;
+    const whole = Math.max(latents.shape[2]!, latents.shape[3]!) <= 2 * tileLatent;
+    let tiles = 0;
+    const pixels = await decodeLatents(
+      scaled,
+      async (tile) => {
+        emit({ type: 'decode', stage, tile: ++tiles, tiles: 0 });
+        return (await components.vaeDecoder.run({ latent_sample: tile })).sample!;
+      },
+      { tileLatent: whole ? Math.max(latents.shape[2]!, latents.shape[3]!) : tileLatent, overlapLatent: whole ? 0 : Math.floor(tileLatent / 4), ...(ctx.signal ? { signal: ctx.signal } : {}) },
+    );
+    const [, , H, W] = pixels.shape as [number, number, number, number];
+    return { image: { width: W, height: H, rgb: latentsToImage(pixels) }, seconds: now() - t };
+  };
+
+  // 3. first pass: direct / native-size (with cross-attention capture for patch prompts)
+  emit({ type: 'stage-start', stage: 1, stages: stageCount, width: firstSize.width, height: firstSize.height, steps: o.steps });
+  let tStage = now();
+  let latents: Tensor;
+  let prompts: PatchPromptsResult | undefined;
+  const jitterPlans = new Map<number, ReturnType<typeof mdViews>>();
+  if (o.method === 'multidiffusion') {
+    latents = await runMultiDiffusion(plainUnet!, components, scheduler, init, condCtx, o, ctx);
+  } else if (o.method === 'accdiffusion' && o.patchPrompts) {
+    const layers = patchPromptLayers(components.crossAttentionLayers).map((l) => l.path);
+    const store = new AttentionStore(layers);
+    const capturing = await components.capturingUNet(layers);
+    try {
+      latents = await runNativePass({ stage: 1, unet: capturing, scheduler, latents: init, condition: fullCondition!, guidance: o.guidance, guidanceRescale: o.guidanceRescale, store, onProgress: emit, ...signalOf(ctx), ...stepHook(ctx, 1) });
+      unetCalls += capturing.calls;
+    } finally {
+      await capturing.release();
+    }
+    // 4. patch-content-aware prompts for every later stage (views jittered once per stage)
+    const attH = firstSize.latentHeight / 4;
+    const attW = firstSize.latentWidth / 4;
+    const ids = components.tokenizer.encode(o.prompt).slice(1, -1);
+    const pieces = ids.map((id) => components.tokenizer.decodePiece(id));
+    const stagePlans = upscaleStages.map((s) => {
+      const plan = mdViews({ latentHeight: s.latentHeight, latentWidth: s.latentWidth, baseLatent: folder.nativeLatentSize, randint: random.jitter });
+      jitterPlans.set(s.scale, plan);
+      return { scale: s.scale, plan };
+    });
+    prompts = patchPrompts({ attention: store.aggregate(), attentionHeight: attH, attentionWidth: attW, pieces, c: o.c, stages: stagePlans, referenceCompat: o.referenceCompat });
+    masks = prompts.masks.map((m) => ({ index: m.column, token: m.text, width: m.width, height: m.height, mask: Uint8Array.from(m.mask, (v) => (v ? 255 : 0)) }));
+  } else {
+    latents = await runNativePass({ stage: 1, unet: plainUnet!, scheduler, latents: init, condition: fullCondition!, guidance: o.guidance, guidanceRescale: o.guidanceRescale, onProgress: emit, ...signalOf(ctx), ...stepHook(ctx, 1) });
+  }
+  const denoise1 = now() - tStage;
+  ctx.onStageLatents?.(1, latents);
+  const d1 = await decode(1, latents);
+  stages.push({ stage: 1, image: d1.image, latents });
+  stageReports.push({ stage: 1, width: firstSize.width, height: firstSize.height, seconds: { denoise: denoise1, decode: d1.seconds }, unetCalls: 0 });
+  emit({ type: 'stage-end', stage: 1, seconds: now() - tStage });
+
+  // 5. progressive stages
+  const anchorMean = mean(latents);
+  const anchorStd = std(latents);
+  const unet = plainUnet ?? (upscaleStages.length ? await components.plainUNet() : undefined);
+  const unetCallsAtStages = unet === plainUnet ? plainCallsAtStart : (unet?.calls ?? 0);
+  for (const size of upscaleStages) {
+    tStage = now();
+    emit({ type: 'stage-start', stage: size.scale, stages: stageCount, width: size.width, height: size.height, steps: o.steps });
+    const callsBefore = unet!.calls;
+    const upsampled = interpolateBicubic(latents, size.latentHeight, size.latentWidth);
+    let windows: Window[] | undefined;
+    let windowPrompts: string[] | undefined;
+    let patchWindows: (step: number) => Promise<PatchWindows>;
+    const stagePrompts = prompts?.stages.find((p) => p.scale === size.scale);
+    if (stagePrompts) {
+      // AccDiffusion: fixed md views per stage, each with its own prompt
+      const plan = jitterPlans.get(size.scale)!;
+      const pad = plan.latentJitter;
+      const views = stagePrompts.latentViews;
+      const conds = await guidedConditions(condCtx, stagePrompts.prompts, views.map((v) => [v.hStart * f, v.wStart * f]));
+      const fixed: PatchWindows = { views, padding: { height: pad, width: pad }, conditions: conds };
+      patchWindows = async () => fixed;
+      windows = views.map((v) => ({ top: v.hStart - pad, left: v.wStart - pad, height: v.hEnd - v.hStart, width: v.wEnd - v.wStart }));
+      windowPrompts = stagePrompts.prompts;
+    } else {
+      // DemoFusion: windows re-jittered at every step, one prompt
+      patchWindows = async () => {
+        const set = getViews({ height: size.latentHeight, width: size.latentWidth, window: folder.nativeLatentSize, stride: o.stride, randint: random.jitter });
+        const conds = await guidedConditions(condCtx, set.views.map(() => o.prompt), set.views.map((v) => [v.hStart * f, v.wStart * f]));
+        return { views: set.views, padding: { height: set.jitterHeight, width: set.jitterWidth }, conditions: conds };
+      };
+    }
+    const x = await runUpscaleStage({
+      stage: size.scale, unet: unet!, scheduler, upsampled, random: random.global, patchWindows,
+      dilated: { scale: size.scale, condition: fullCondition!, sigma: o.sigma, shuffle: o.windowInteraction },
+      skipResidual: true, cosineScale1: o.cosineScale1, cosineScale2: o.cosineScale2, cosineScale3: o.cosineScale3,
+      guidance: o.guidance, multiGuidance: o.multiGuidance, guidanceRescale: o.guidanceRescale, viewBatchSize: o.viewBatchSize,
+      referenceCompat: o.referenceCompat, onProgress: emit, ...signalOf(ctx),
+      ...(ctx.onStepLatents ? { onStepLatents: (i: number, l: Tensor) => ctx.onStepLatents!(size.scale, i, l) } : {}),
+    });
+    // 6. re-standardise to the first pass's statistics
+    latents = restandardize(x, anchorMean, anchorStd);
+    assertFinite(latents, `stage ${size.scale}`);
+    const denoise = now() - tStage;
+    ctx.onStageLatents?.(size.scale, latents);
+    const d = await decode(size.scale, latents);
+    stages.push({ stage: size.scale, image: d.image, latents, ...(windows ? { windows, windowPrompts: windowPrompts! } : {}) });
+    stageReports.push({ stage: size.scale, width: size.width, height: size.height, seconds: { denoise, decode: d.seconds }, unetCalls: unet!.calls - callsBefore, ...(windows ? { windows, windowPrompts: windowPrompts! } : {}) });
+    emit({ type: 'stage-end', stage: size.scale, seconds: now() - tStage });
+  }
+  if (ctx.signal?.aborted) throw new AbortedError('stopped');
+
+  unetCalls += unet ? unet.calls - unetCallsAtStages : 0;
+  stageReports[0] = { ...stageReports[0]!, unetCalls: unetCalls - stageReports.slice(1).reduce((a, s) => a + s.unetCalls, 0) };
+  const { initLatents: _drop, ...reportOptions } = o;
+  const report: GenerationReport = {
+    options: reportOptions,
+    model: folder.path,
+    stages: stageReports,
+    seconds: { load: 0, encode: encodeSeconds, total: now() - t0 },
+    unetCalls,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+  return { image: stages[stages.length - 1]!.image, stages, masks, report };
+}
+
+function signalOf(ctx: GenerateContext): { signal?: AbortSignal } {
+  return ctx.signal ? { signal: ctx.signal } : {};
+}
+
+function stepHook(ctx: GenerateContext, stage: number): { onStepLatents?: (i: number, l: Tensor) => void } {
+  return ctx.onStepLatents ? { onStepLatents: (i, l) => ctx.onStepLatents!(stage, i, l) } : {};
+}
+
+/** MultiDiffusion (Bar-Tal et al. 2023): native-size windows over the target latent, averaged, same prompt. */
+async function runMultiDiffusion(
+  unet: UNetRunner, components: Components, scheduler: Scheduler, init: Tensor, condCtx: ConditionContext, o: ResolvedOptions, ctx: GenerateContext,
+): Promise<Tensor> {
+  const [, , H, W] = init.shape as [number, number, number, number];
+  const f = components.folder.vaeScaleFactor;
+  const { views } = getViews({ height: H, width: W, window: components.folder.nativeLatentSize, stride: o.stride });
+  const conditions = await guidedConditions(condCtx, views.map(() => o.prompt), views.map((v: View) => [v.hStart * f, v.wStart * f]));
+  let x = init;
+  const timesteps = scheduler.timesteps;
+  for (let i = 0; i < timesteps.length; i++) {
+    if (ctx.signal?.aborted) throw new AbortedError(`stopped at stage 1, step ${i + 1}`);
+    const t = timesteps[i]!;
+    const d = inputDivisorAt(scheduler, i);
+    const eps = await patchBranchNoise({
+      unet, latents: x, views, padding: { height: 0, width: 0 }, conditions, timestep: t, inputDivisor: () => d,
+      guidance: o.guidance, guidanceRescale: o.guidanceRescale, viewBatchSize: o.viewBatchSize,
+      onBatch: (batch, batches) => ctx.onProgress?.({ type: 'window-batch', stage: 1, step: i + 1, branch: 'patch', batch, batches }),
+    });
+    x = scheduler.step(eps, t, x, { stepIndex: i }).prevSample;
+    assertFinite(x, `stage 1, step ${i + 1}`);
+    ctx.onStepLatents?.(1, i, x);
+    ctx.onProgress?.({ type: 'step', stage: 1, step: i + 1, steps: timesteps.length });
+  }
+  return x;
+}

@@ -1,0 +1,43 @@
+/**
+ * Turns prompts into per-window CFG conditions: token embeddings (+ pooled embeddings and SDXL
+ * micro-conditioning when the UNet takes them). Time ids follow the reference (spec §1.1): original and
+ * target size are the final target, crop = the window's top-left in padded latent cells × VAE factor.
+ */
+import type { CachedPromptEncoder } from './prompt-encoding.js';
+import type { GuidedCondition, RowCondition } from './unet-runner.js';
+
+export interface ConditionContext {
+  readonly encoder: CachedPromptEncoder;
+  /** Negative prompt; null = none (zeros where the model asks for them, else ""). */
+  readonly negativePrompt: string | null;
+  /** The UNet takes text_embeds and time_ids. */
+  readonly textTime: boolean;
+  /** Final target size in pixels (original_size = target_size). */
+  readonly targetHeight: number;
+  readonly targetWidth: number;
+}
+
+function rows(embeds: Float32Array, pooled: Float32Array | undefined, b: number, rowLen: number, pooledLen: number): Omit<RowCondition, 'timeIds'> {
+  return {
+    embeds: embeds.subarray(b * rowLen, (b + 1) * rowLen),
+    ...(pooled ? { pooled: pooled.subarray(b * pooledLen, (b + 1) * pooledLen) } : {}),
+  };
+}
+
+/**
+ * One GuidedCondition per entry of `prompts`; `crops[k]` is window k's crop offset in pixels
+ * ([0, 0] for the native pass and the dilated branch).
+ */
+export async function guidedConditions(ctx: ConditionContext, prompts: readonly string[], crops: ReadonlyArray<readonly [number, number]>): Promise<GuidedCondition[]> {
+  const pos = await ctx.encoder.encode(prompts);
+  const neg = await ctx.encoder.encodeNegative(1, ctx.negativePrompt === null ? undefined : [ctx.negativePrompt]);
+  const rowLen = ctx.encoder.seqLen * ctx.encoder.embedDim;
+  const pooledLen = ctx.encoder.pooledDim ?? 0;
+  const negative = rows(neg.promptEmbeds.data, neg.pooled?.data, 0, rowLen, pooledLen);
+  return prompts.map((_, k) => {
+    const [top, left] = crops[k]!;
+    const timeIds = ctx.textTime ? [ctx.targetHeight, ctx.targetWidth, top, left, ctx.targetHeight, ctx.targetWidth] : undefined;
+    const withIds = (r: Omit<RowCondition, 'timeIds'>): RowCondition => (timeIds ? { ...r, timeIds } : r);
+    return { negative: withIds(negative), positive: withIds(rows(pos.promptEmbeds.data, pos.pooled?.data, k, rowLen, pooledLen)) };
+  });
+}

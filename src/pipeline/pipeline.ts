@@ -1,0 +1,55 @@
+/**
+ * loadPipeline: the library's entry point. Loads a model folder once; generate() many times.
+ */
+import { Components } from './components.js';
+import { generate, type GenerateContext } from './accdiffusion.js';
+import type { GenerateOptions } from './options.js';
+import type { LoadOptions, Pipeline, PipelineModelInfo, RunContext } from './pipeline-api.js';
+import type { GenerateResult } from './result.js';
+
+class LoadedPipeline implements Pipeline {
+  constructor(
+    readonly components: Components,
+    readonly model: PipelineModelInfo,
+    private readonly loadSeconds: number,
+    private readonly warnings: { sink: ((message: string) => void) | undefined },
+  ) {}
+
+  async generate(options: GenerateOptions, context: RunContext & Omit<GenerateContext, 'onProgress' | 'signal'> = {}): Promise<GenerateResult> {
+    const onProgress = context.onProgress;
+    this.warnings.sink = onProgress ? (message) => onProgress({ type: 'warning', message }) : undefined;
+    try {
+      const result = await generate(this.components, options, context);
+      return { ...result, report: { ...result.report, seconds: { ...result.report.seconds, load: this.loadSeconds } } };
+    } finally {
+      this.warnings.sink = undefined;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.components.dispose();
+  }
+}
+
+/**
+ * Loads a diffusers model folder (or a Hugging Face repo id found in the local cache) for generation.
+ *
+ * ```ts
+ * const pipe = await loadPipeline('models/shapes-xl');
+ * const { image } = await pipe.generate({ prompt: 'a red circle on a gray background', width: 1024, height: 1024 });
+ * await pipe.dispose();
+ * ```
+ */
+export async function loadPipeline(modelSpec: string, options: LoadOptions = {}): Promise<Pipeline> {
+  const t0 = performance.now();
+  const warnings: { sink: ((message: string) => void) | undefined } = { sink: undefined };
+  const components = await Components.load(modelSpec, {
+    ...(options.device ? { device: options.device } : {}),
+    ...(options.threads ? { threads: options.threads } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    onWarning: (message) => (warnings.sink ?? ((m: string) => options.onProgress?.({ type: 'warning', message: m })))(message),
+  });
+  const f = components.folder;
+  const model: PipelineModelInfo = { path: f.path, nativeSize: f.nativeSize, nativeLatentSize: f.nativeLatentSize, vaeScaleFactor: f.vaeScaleFactor };
+  return new LoadedPipeline(components, model, (performance.now() - t0) / 1000, warnings);
+}

@@ -1,0 +1,113 @@
+/**
+ * Runs the UNet on classifier-free-guidance batches: builds the interleaved [uncond, cond] rows the
+ * reference uses (spec §1.1), feeds SDXL's pooled embeddings and micro-conditioning only when the graph
+ * has those inputs (so SD and SDXL differ by the graph, not by a switch), applies guidance, and counts
+ * UNet sample evaluations for the report.
+ */
+import type { ModelSession } from '../engine/session.js';
+import { tensor, type Tensor } from '../tensor/tensor.js';
+import { classifierFreeGuidance } from './guidance.js';
+
+/** The conditioning of one batch row. */
+export interface RowCondition {
+  /** Token embeddings [L·D] of one prompt. */
+  readonly embeds: Float32Array;
+  /** Pooled embedding [P] (text_time UNets). */
+  readonly pooled?: Float32Array;
+  /** Micro-conditioning [orig_h, orig_w, crop_top, crop_left, target_h, target_w] (text_time UNets). */
+  readonly timeIds?: readonly number[];
+}
+
+/** Negative and positive conditioning of one window. */
+export interface GuidedCondition {
+  readonly negative: RowCondition;
+  readonly positive: RowCondition;
+}
+
+export interface PredictOptions {
+  /** CFG scale. */
+  readonly guidance: number;
+  readonly guidanceRescale?: number;
+  /** Captured cross-attention outputs to fetch (names from the capture graph). */
+  readonly captureOutputs?: readonly string[];
+}
+
+export interface Prediction {
+  /** Guided noise prediction [V, C, h, w]. */
+  readonly noise: Tensor;
+  /** Captured attention probabilities [2V, q, L] per layer, rows interleaved like the batch. */
+  readonly attention: Record<string, Tensor>;
+}
+
+/** One UNet session plus the facts needed to feed it. */
+export class UNetRunner {
+  /** UNet sample evaluations so far (batch rows, both CFG halves). */
+  calls = 0;
+  readonly textTime: boolean;
+
+  constructor(
+    private readonly session: ModelSession,
+    /** Token sequence length and embedding width of encoder_hidden_states. */
+    readonly seqLen: number,
+    readonly embedDim: number,
+  ) {
+    this.textTime = session.inputNames.includes('time_ids');
+  }
+
+  /**
+   * ε̂ for V windows: `modelInput` is [V, C, h, w] already scaled by the scheduler, `conds` has one
+   * GuidedCondition per window, `timestep` is the current t.
+   */
+  async predict(modelInput: Tensor, timestep: number, conds: readonly GuidedCondition[], options: PredictOptions): Promise<Prediction> {
+    const [V, C, h, w] = modelInput.shape as [number, number, number, number];
+    if (conds.length !== V) throw new RangeError(`UNetRunner.predict: ${V} windows but ${conds.length} conditions`);
+    const per = C * h * w;
+    const rows = 2 * V;
+    const sample = new Float32Array(rows * per);
+    const embeds = new Float32Array(rows * this.seqLen * this.embedDim);
+    const rowLen = this.seqLen * this.embedDim;
+    let pooled: Float32Array | undefined;
+    let timeIds: Float32Array | undefined;
+    if (this.textTime) {
+      const P = conds[0]!.positive.pooled?.length ?? 0;
+      pooled = new Float32Array(rows * P);
+      timeIds = new Float32Array(rows * 6);
+    }
+    for (let v = 0; v < V; v++) {
+      const src = modelInput.data.subarray(v * per, (v + 1) * per);
+      const pair = [conds[v]!.negative, conds[v]!.positive];
+      for (let k = 0; k < 2; k++) {
+        const r = 2 * v + k;
+        sample.set(src, r * per);
+        const c = pair[k]!;
+        if (c.embeds.length !== rowLen) throw new RangeError(`UNetRunner.predict: embeddings of ${c.embeds.length} values, expected ${rowLen}`);
+        embeds.set(c.embeds, r * rowLen);
+        if (pooled && timeIds) {
+          if (!c.pooled || !c.timeIds) throw new Error('UNetRunner.predict: this UNet needs pooled embeddings and time ids');
+          pooled.set(c.pooled, r * c.pooled.length);
+          timeIds.set(c.timeIds, r * 6);
+        }
+      }
+    }
+    const feeds: Record<string, Tensor> = {
+      sample: tensor([rows, C, h, w], sample),
+      timestep: tensor([rows], new Float32Array(rows).fill(timestep)),
+      encoder_hidden_states: tensor([rows, this.seqLen, this.embedDim], embeds),
+    };
+    if (pooled && timeIds) {
+      feeds.text_embeds = tensor([rows, pooled.length / rows], pooled);
+      feeds.time_ids = tensor([rows, 6], timeIds);
+    }
+    const wanted = ['out_sample', ...(options.captureOutputs ?? [])];
+    const out = await this.session.run(feeds, wanted);
+    this.calls += rows;
+    const noise = classifierFreeGuidance(out.out_sample!, options.guidance, options.guidanceRescale ?? 0);
+    const attention: Record<string, Tensor> = {};
+    for (const name of options.captureOutputs ?? []) attention[name] = out[name]!;
+    return { noise, attention };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
