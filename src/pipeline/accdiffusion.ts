@@ -133,7 +133,10 @@ export async function generate(components: Components, options: GenerateOptions,
   if (o.method === 'multidiffusion') {
     latents = await runMultiDiffusion(plainUnet!, components, scheduler, init, condCtx, o, ctx);
   } else if (o.method === 'accdiffusion' && o.patchPrompts) {
-    const layers = patchPromptLayers(components.crossAttentionLayers).map((l) => l.path);
+    const chosen = patchPromptLayers(components.crossAttentionLayers);
+    const layers = chosen.map((l) => l.path);
+    // Latent cells per attention-map cell: 4 for SD/SDXL (maps at 1/32 of the image), less for shallow UNets.
+    const cell = chosen[0]!.downsampleFactor;
     const store = new AttentionStore(layers);
     const capturing = await components.capturingUNet(layers);
     try {
@@ -143,12 +146,12 @@ export async function generate(components: Components, options: GenerateOptions,
       await capturing.release();
     }
     // 4. patch-content-aware prompts for every later stage (views jittered once per stage)
-    const attH = firstSize.latentHeight / 4;
-    const attW = firstSize.latentWidth / 4;
+    const attH = Math.ceil(firstSize.latentHeight / cell);
+    const attW = Math.ceil(firstSize.latentWidth / cell);
     const ids = components.tokenizer.encode(o.prompt).slice(1, -1);
     const pieces = ids.map((id) => components.tokenizer.decodePiece(id));
     const stagePlans = upscaleStages.map((s) => {
-      const plan = mdViews({ latentHeight: s.latentHeight, latentWidth: s.latentWidth, baseLatent: folder.nativeLatentSize, randint: random.jitter });
+      const plan = mdViews({ latentHeight: s.latentHeight, latentWidth: s.latentWidth, baseLatent: folder.nativeLatentSize, attentionCell: cell, randint: random.jitter });
       jitterPlans.set(s.scale, plan);
       return { scale: s.scale, plan };
     });
