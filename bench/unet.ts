@@ -44,17 +44,19 @@ const SD15_UNET_CONFIG = {
 const GFLOP_PER_FORWARD = 1607;
 const THREADS = 2;
 
+const scratchF = new Float32Array(1);
+const scratchU = new Uint32Array(scratchF.buffer);
 function toHalf(x: number): number {
   // Weights here are small and normal; truncating conversion is enough for a memory measurement.
-  const f = new Float32Array([x]);
-  const u = new Uint32Array(f.buffer)[0]!;
+  scratchF[0] = x;
+  const u = scratchU[0]!;
   const e = ((u >>> 23) & 0xff) - 112;
   if (e <= 0) return (u >>> 16) & 0x8000;
   return ((u >>> 16) & 0x8000) | (e << 10) | ((u >>> 13) & 0x3ff);
 }
 
 /** Streams random weights (fan-in scaled) for every parameter into one safetensors file. */
-function writeRandomWeights(model: UNet2DConditionModel, file: string, dtype: 'F32' | 'F16'): number {
+async function writeRandomWeights(model: UNet2DConditionModel, file: string, dtype: 'F32' | 'F16'): Promise<number> {
   const bytesPer = dtype === 'F32' ? 4 : 2;
   const params = [...model.namedParameters()];
   const header: Record<string, unknown> = {};
@@ -84,8 +86,14 @@ function writeRandomWeights(model: UNet2DConditionModel, file: string, dtype: 'F
         s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
         data[i] = (isNormWeight ? 1 : 0) + amp * (((s >>> 0) / 4294967296) * 2 - 1);
       }
-      const out = dtype === 'F32' ? data : Uint16Array.from(data, toHalf);
+      let out: Float32Array | Uint16Array = data;
+      if (dtype === 'F16') {
+        out = new Uint16Array(n);
+        for (let i = 0; i < n; i++) out[i] = toHalf(data[i]!);
+      }
       writeSync(fd, new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+      // Yield between tensors so Ctrl-C / SIGTERM reach the cleanup handler.
+      await new Promise((r) => setImmediate(r));
     }
   } finally {
     closeSync(fd);
@@ -182,6 +190,28 @@ async function memoryCheck(dir: string, prepack: boolean, fp32Bytes: number): Pr
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  if (args[0] === '--memory-only') {
+    // Only the fp16 load check (after the timing runs were done separately).
+    const root = mkdtempSync(join(tmpdir(), 'acc-bench-unet16-'));
+    const onSignal = (): void => {
+      rmSync(root, { recursive: true, force: true });
+      process.exit(130);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      const model16 = new UNet2DConditionModel(parseUNet2DConditionConfig(SD15_UNET_CONFIG, 'bench'));
+      await writeRandomWeights(model16, join(root, 'diffusion_pytorch_model.safetensors'), 'F16');
+      const fp32Bytes = model16.parameterCount() * 4;
+      for (const mode of ['prepack', 'noprepack']) {
+        const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--memory-child', root, mode, String(fp32Bytes)], { stdio: 'inherit' });
+        if (r.status !== 0) throw new Error(`memory check (${mode}) failed with status ${r.status}`);
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+    return;
+  }
   if (args[0] === '--memory-child') {
     await memoryCheck(args[1]!, args[2] === 'prepack', Number(args[3]));
     return;
@@ -204,7 +234,7 @@ async function main(): Promise<void> {
     mkdirSync(f32dir);
     mkdirSync(f16dir);
     let t = performance.now();
-    const fp32Bytes = writeRandomWeights(model, join(f32dir, 'diffusion_pytorch_model.safetensors'), 'F32');
+    const fp32Bytes = await writeRandomWeights(model, join(f32dir, 'diffusion_pytorch_model.safetensors'), 'F32');
     console.log(`wrote ${(fp32Bytes / 2 ** 30).toFixed(2)} GiB of random fp32 weights (${model.parameterCount()} parameters) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     const weights = openComponentWeights(f32dir);
     bindUNetWeights(model, weights);
@@ -221,7 +251,7 @@ async function main(): Promise<void> {
     // fp16 memory check, each in its own process so peak RSS is not shared with the timing runs
     t = performance.now();
     const model16 = new UNet2DConditionModel(parseUNet2DConditionConfig(SD15_UNET_CONFIG, 'bench'));
-    writeRandomWeights(model16, join(f16dir, 'diffusion_pytorch_model.safetensors'), 'F16');
+    await writeRandomWeights(model16, join(f16dir, 'diffusion_pytorch_model.safetensors'), 'F16');
     console.log(`wrote fp16 weights in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     for (const mode of ['prepack', 'noprepack']) {
       const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--memory-child', f16dir, mode, String(fp32Bytes)], { stdio: 'inherit' });

@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, WeightsError } from '../../src/errors.js';
@@ -99,6 +99,7 @@ test('structure: op types and initializer names are exactly the state-dict keys'
 
 test('SD2-style config with random weights: non-square and odd sizes, batch rows independent, probabilities sum to 1', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'acc-unet-sd2-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeConfig(dir, SD2_STYLE);
   const config = parseUNet2DConditionConfig(SD2_STYLE, 'sd2');
   writeRandomWeights(new UNet2DConditionModel(config), dir, 7);
@@ -146,14 +147,15 @@ test('SD2-style config with random weights: non-square and odd sizes, batch rows
   await fused.release();
 });
 
-test('a missing weight or a wrong shape is a WeightsError naming the key', () => {
+test('a missing weight or a wrong shape is a WeightsError naming the key', (t) => {
   const config = parseUNet2DConditionConfig(SD2_STYLE, 'sd2');
   const model = new UNet2DConditionModel(config);
   const missing = mkdtempSync(join(tmpdir(), 'acc-unet-missing-'));
+  const wrong = mkdtempSync(join(tmpdir(), 'acc-unet-wrong-'));
+  t.after(() => [missing, wrong].forEach((d) => rmSync(d, { recursive: true, force: true })));
   writeConfig(missing, SD2_STYLE);
   writeRandomWeights(model, missing, 1, (w) => delete w['mid_block.attentions.0.transformer_blocks.0.attn2.to_k.weight']);
   assert.throws(() => loadUNet(missing), (e: unknown) => e instanceof WeightsError && /missing weight "mid_block.attentions.0.transformer_blocks.0.attn2.to_k.weight" \(shape \[16,24\]\)/.test((e as Error).message));
-  const wrong = mkdtempSync(join(tmpdir(), 'acc-unet-wrong-'));
   writeConfig(wrong, SD2_STYLE);
   writeRandomWeights(model, wrong, 1, (w) => {
     w['down_blocks.1.attentions.0.proj_in.weight'] = { shape: [16, 16, 1, 1], data: new Float32Array(256) };

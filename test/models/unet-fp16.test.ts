@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { maxAbsDiff } from '../../src/tensor/tensor.js';
@@ -14,6 +14,7 @@ test('fp16 weights: cast in-graph exactly, and the output stays close to the fp3
   const src = join(tinySd, 'unet');
   const fp16 = mkdtempSync(join(tmpdir(), 'acc-unet-fp16-'));
   const rounded = mkdtempSync(join(tmpdir(), 'acc-unet-fp16r-'));
+  t.after(() => [fp16, rounded].forEach((d) => rmSync(d, { recursive: true, force: true })));
   const half: Record<string, TensorToWrite> = {};
   const widened: Record<string, TensorToWrite> = {};
   for (const [k, v] of loadSafetensors(join(src, 'diffusion_pytorch_model.safetensors'))) {
