@@ -12,7 +12,8 @@ import { createScheduler, type Scheduler } from '../schedulers/index.js';
 import { interpolateBicubic, mean, restandardize, std } from '../tensor/ops.js';
 import type { RandomSource } from '../tensor/random.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
-import { TorchGenerator } from '../tensor/torch-generator.js';
+import { TorchGenerator, type TorchGeneratorState } from '../tensor/torch-generator.js';
+import { CheckpointDir, type StageWindows } from './checkpoint.js';
 import { AttentionStore, patchPromptLayers } from './attention-store.js';
 import type { Components } from './components.js';
 import { guidedConditions, type ConditionContext } from './conditions.js';
@@ -20,7 +21,7 @@ import type { ProgressCallback } from './events.js';
 import { runNativePass } from './native-pass.js';
 import { resolveOptions, type GenerateOptions, type ResolvedOptions } from './options.js';
 import { patchBranchNoise } from './patch-denoise.js';
-import { patchPrompts, type PatchPromptsResult } from './patch-prompts.js';
+import { patchPrompts } from './patch-prompts.js';
 import type { GenerateResult, GenerationReport, StageResult, TokenMask, Window } from './result.js';
 import { inputDivisorAt } from './scheduler-scaling.js';
 import { planStages, type StageSize } from './stages.js';
@@ -37,19 +38,40 @@ export interface RandomStreams {
   readonly global: RandomSource;
   /** View jitter (the reference's Python `random`). */
   readonly jitter: RandInt;
+  /** Position of the global and jitter streams, for checkpoints (absent: checkpoints unsupported). */
+  snapshot?(): unknown;
+  restore?(state: unknown): void;
 }
 
-/** Seeded streams: the first two reproduce a CPU run of the reference seeded with `seed` (torch mt19937). */
+/**
+ * Seeded streams. The first two reproduce a CPU run of the reference seeded with `seed` (torch mt19937:
+ * diffusers' generator and the global RNG); the jitter has its own stream (the reference's Python
+ * `random` cannot be reproduced).
+ */
 export function seededStreams(seed: number): RandomStreams {
+  const global = new TorchGenerator(seed);
   const jitter = new TorchGenerator(seed + 1);
-  return { latents: new TorchGenerator(seed), global: new TorchGenerator(seed), jitter: (lo, hi) => jitter.randint(lo, hi) };
+  return {
+    latents: new TorchGenerator(seed),
+    global,
+    jitter: (lo, hi) => jitter.randint(lo, hi),
+    snapshot: () => ({ global: global.getState(), jitter: jitter.getState() }),
+    restore: (state) => {
+      const st = state as { global: TorchGeneratorState; jitter: TorchGeneratorState };
+      global.setState(st.global);
+      jitter.setState(st.jitter);
+    },
+  };
 }
 
 export interface GenerateContext {
   readonly onProgress?: ProgressCallback;
   readonly signal?: AbortSignal;
   readonly random?: RandomStreams;
-  /** Called after each stage with its final latents (for --state-dir checkpoints and tests). */
+  /** Folder for stage checkpoints; with `resume`, a run continues from its last finished stage. */
+  readonly stateDir?: string;
+  readonly resume?: boolean;
+  /** Called after each stage with its final latents. */
   readonly onStageLatents?: (stage: number, latents: Tensor) => void;
   /** Per-step latents of every stage (tests compare them with the reference's). */
   readonly onStepLatents?: (stage: number, step: number, latents: Tensor) => void;
@@ -65,7 +87,6 @@ export async function generate(components: Components, options: GenerateOptions,
   const emit = ctx.onProgress ?? (() => {});
   const random = ctx.random ?? seededStreams(o.seed);
   const f = folder.vaeScaleFactor;
-  let unetCalls = 0; // UNet sample evaluations of this run (the runners' counters span runs)
 
   // 0. stages: direct and multidiffusion work at the target size only
   const progressiveMethod = o.method === 'accdiffusion' || o.method === 'demofusion';
@@ -75,37 +96,33 @@ export async function generate(components: Components, options: GenerateOptions,
     : { scale: 1, latentHeight: o.height / f, latentWidth: o.width / f, height: o.height, width: o.width };
   const upscaleStages = progressiveMethod ? plan.stages : [];
   const stageCount = 1 + upscaleStages.length;
+  const usePatchPrompts = o.method === 'accdiffusion' && o.patchPrompts;
 
-  // 1. scheduler and conditioning
+  // 1. checkpoints: a resumed run skips every stage that finished before
+  const { initLatents, ...keyOptions } = o;
+  const checkpoints = ctx.stateDir ? new CheckpointDir(ctx.stateDir, JSON.stringify({ model: folder.path, options: keyOptions, init: initLatents ? Array.from(initLatents.data.subarray(0, 16)) : null })) : undefined;
+  if (checkpoints && !random.snapshot) throw new OptionsError('checkpoints need seeded random streams');
+  const resumed = ctx.resume && checkpoints ? checkpoints.load() : undefined;
+  if (resumed) random.restore!(resumed.state.streams);
+  const done = resumed?.state.stage ?? 0;
+
+  // 2. scheduler and conditioning
   const scheduler = createScheduler(components.schedulerConfig, o.scheduler);
   scheduler.setTimesteps(o.steps);
   const tEncode = now();
   // The capturing UNet of the AccDiffusion native pass is a separate session; load the plain one after it so
   // only one copy of the weights is in memory at a time.
-  const plainUnet = o.method === 'accdiffusion' && o.patchPrompts ? undefined : await components.plainUNet();
+  const plainUnet = usePatchPrompts && done === 0 ? undefined : await components.plainUNet();
   const plainCallsAtStart = plainUnet?.calls ?? 0;
   const textTime = components.folder.hasTextTimeEmbedding;
   const condCtx: ConditionContext = { encoder: components.promptEncoder, negativePrompt: o.negativePrompt, textTime, targetHeight: o.height, targetWidth: o.width };
   const [fullCondition] = await guidedConditions(condCtx, [o.prompt], [[0, 0]]);
   const encodeSeconds = now() - tEncode;
 
-  // 2. initial latents of the first pass
-  const latentShape = [1, components.vaeConfig.latent_channels, firstSize.latentHeight, firstSize.latentWidth];
-  let init: Tensor;
-  if (o.initLatents) {
-    const s = o.initLatents.shape;
-    if (s.length !== 4 || s.some((d, i) => d !== latentShape[i])) {
-      throw new OptionsError(`initial latents have shape [${s}], this run needs [${latentShape}]`);
-    }
-    init = o.initLatents;
-  } else {
-    init = random.latents.randn(latentShape);
-  }
-  init = tensor(init.shape, Float32Array.from(init.data, (v) => v * scheduler.initNoiseSigma));
-
-  const stageReports: Array<GenerationReport['stages'][number]> = [];
+  const stageReports: Array<GenerationReport['stages'][number]> = [...(resumed?.state.reports ?? [])];
   const stages: StageResult[] = [];
-  let masks: TokenMask[] = [];
+  let masks: TokenMask[] = (resumed?.state.masks ?? []).map((m) => ({ ...m, mask: Uint8Array.from(m.mask) }));
+  const stageWindows = new Map<number, StageWindows>(resumed?.state.stageWindows ?? []);
   const decode = async (stage: number, latents: Tensor): Promise<{ image: StageResult['image']; seconds: number }> => {
     const t = now();
     const scaled = tensor(latents.shape, Float32Array.from(latents.data, (v) => v / components.vaeConfig.scaling_factor));
@@ -123,74 +140,104 @@ export async function generate(components: Components, options: GenerateOptions,
     const [, , H, W] = pixels.shape as [number, number, number, number];
     return { image: { width: W, height: H, rgb: latentsToImage(pixels) }, seconds: now() - t };
   };
+  let anchorMean = resumed?.state.anchorMean ?? 0;
+  let anchorStd = resumed?.state.anchorStd ?? 1;
+  const checkpoint = (stage: number, latents: Tensor): void => {
+    ctx.onStageLatents?.(stage, latents);
+    checkpoints?.save({
+      version: 1, key: checkpoints.key, stage, anchorMean, anchorStd, streams: random.snapshot!(),
+      stageWindows: [...stageWindows], masks: masks.map((m) => ({ ...m, mask: Array.from(m.mask) })), reports: stageReports,
+    }, latents);
+  };
 
   // 3. first pass: direct / native-size (with cross-attention capture for patch prompts)
-  emit({ type: 'stage-start', stage: 1, stages: stageCount, width: firstSize.width, height: firstSize.height, steps: o.steps });
-  let tStage = now();
   let latents: Tensor;
-  let prompts: PatchPromptsResult | undefined;
-  const jitterPlans = new Map<number, ReturnType<typeof mdViews>>();
-  if (o.method === 'multidiffusion') {
-    latents = await runMultiDiffusion(plainUnet!, components, scheduler, init, condCtx, o, ctx);
-  } else if (o.method === 'accdiffusion' && o.patchPrompts) {
-    const chosen = patchPromptLayers(components.crossAttentionLayers);
-    const layers = chosen.map((l) => l.path);
-    // Latent cells per attention-map cell: 4 for SD/SDXL (maps at 1/32 of the image), less for shallow UNets.
-    const cell = chosen[0]!.downsampleFactor;
-    const store = new AttentionStore(layers);
-    const capturing = await components.capturingUNet(layers);
-    try {
-      latents = await runNativePass({ stage: 1, unet: capturing, scheduler, latents: init, condition: fullCondition!, guidance: o.guidance, guidanceRescale: o.guidanceRescale, store, onProgress: emit, ...signalOf(ctx), ...stepHook(ctx, 1) });
-      unetCalls += capturing.calls;
-    } finally {
-      await capturing.release();
-    }
-    // 4. patch-content-aware prompts for every later stage (views jittered once per stage)
-    const attH = Math.ceil(firstSize.latentHeight / cell);
-    const attW = Math.ceil(firstSize.latentWidth / cell);
-    const ids = components.tokenizer.encode(o.prompt).slice(1, -1);
-    const pieces = ids.map((id) => components.tokenizer.decodePiece(id));
-    const stagePlans = upscaleStages.map((s) => {
-      const plan = mdViews({ latentHeight: s.latentHeight, latentWidth: s.latentWidth, baseLatent: folder.nativeLatentSize, attentionCell: cell, randint: random.jitter });
-      jitterPlans.set(s.scale, plan);
-      return { scale: s.scale, plan };
-    });
-    prompts = patchPrompts({ attention: store.aggregate(), attentionHeight: attH, attentionWidth: attW, pieces, c: o.c, stages: stagePlans, referenceCompat: o.referenceCompat });
-    masks = prompts.masks.map((m) => ({ index: m.column, token: m.text, width: m.width, height: m.height, mask: Uint8Array.from(m.mask, (v) => (v ? 255 : 0)) }));
+  let tStage = now();
+  let stage1Calls = 0;
+  if (done >= 1) {
+    latents = resumed!.latents(1);
+    stages.push({ stage: 1, image: (await decode(1, latents)).image, latents });
   } else {
-    latents = await runNativePass({ stage: 1, unet: plainUnet!, scheduler, latents: init, condition: fullCondition!, guidance: o.guidance, guidanceRescale: o.guidanceRescale, onProgress: emit, ...signalOf(ctx), ...stepHook(ctx, 1) });
+    emit({ type: 'stage-start', stage: 1, stages: stageCount, width: firstSize.width, height: firstSize.height, steps: o.steps });
+    // initial latents of the first pass
+    const latentShape = [1, components.vaeConfig.latent_channels, firstSize.latentHeight, firstSize.latentWidth];
+    let init: Tensor;
+    if (initLatents) {
+      const sh = initLatents.shape;
+      if (sh.length !== 4 || sh.some((d, i) => d !== latentShape[i])) {
+        throw new OptionsError(`initial latents have shape [${sh}], this run needs [${latentShape}]`);
+      }
+      init = initLatents;
+    } else {
+      init = random.latents.randn(latentShape);
+    }
+    init = tensor(init.shape, Float32Array.from(init.data, (v) => v * scheduler.initNoiseSigma));
+    if (o.method === 'multidiffusion') {
+      latents = await runMultiDiffusion(plainUnet!, components, scheduler, init, condCtx, o, ctx);
+    } else if (usePatchPrompts) {
+      const chosen = patchPromptLayers(components.crossAttentionLayers);
+      const layers = chosen.map((l) => l.path);
+      // Latent cells per attention-map cell: 4 for SD/SDXL (maps at 1/32 of the image), less for shallow UNets.
+      const cell = chosen[0]!.downsampleFactor;
+      const store = new AttentionStore(layers);
+      const capturing = await components.capturingUNet(layers);
+      try {
+        latents = await runNativePass({ stage: 1, unet: capturing, scheduler, latents: init, condition: fullCondition!, guidance: o.guidance, guidanceRescale: o.guidanceRescale, store, onProgress: emit, ...signalOf(ctx), ...stepHook(ctx, 1) });
+        stage1Calls = capturing.calls;
+      } finally {
+        await capturing.release();
+      }
+      // 4. patch-content-aware prompts for every later stage (views jittered once per stage)
+      const ids = components.tokenizer.encode(o.prompt).slice(1, -1);
+      const pieces = ids.map((id) => components.tokenizer.decodePiece(id));
+      const stagePlans = upscaleStages.map((st) => ({
+        scale: st.scale,
+        plan: mdViews({ latentHeight: st.latentHeight, latentWidth: st.latentWidth, baseLatent: folder.nativeLatentSize, attentionCell: cell, randint: random.jitter }),
+      }));
+      const prompts = patchPrompts({
+        attention: store.aggregate(), attentionHeight: Math.ceil(firstSize.latentHeight / cell), attentionWidth: Math.ceil(firstSize.latentWidth / cell),
+        pieces, c: o.c, stages: stagePlans, referenceCompat: o.referenceCompat,
+      });
+      for (const sp of prompts.stages) {
+        const plan = stagePlans.find((p) => p.scale === sp.scale)!.plan;
+        stageWindows.set(sp.scale, { views: sp.latentViews, padding: plan.latentJitter, prompts: sp.prompts });
+      }
+      masks = prompts.masks.map((m) => ({ index: m.column, token: m.text, width: m.width, height: m.height, mask: Uint8Array.from(m.mask, (v) => (v ? 255 : 0)) }));
+    } else {
+      latents = await runNativePass({ stage: 1, unet: plainUnet!, scheduler, latents: init, condition: fullCondition!, guidance: o.guidance, guidanceRescale: o.guidanceRescale, onProgress: emit, ...signalOf(ctx), ...stepHook(ctx, 1) });
+    }
+    const denoise1 = now() - tStage;
+    if (plainUnet) stage1Calls = plainUnet.calls - plainCallsAtStart;
+    anchorMean = mean(latents);
+    anchorStd = std(latents);
+    const d1 = await decode(1, latents);
+    stages.push({ stage: 1, image: d1.image, latents });
+    stageReports.push({ stage: 1, width: firstSize.width, height: firstSize.height, seconds: { denoise: denoise1, decode: d1.seconds }, unetCalls: stage1Calls });
+    checkpoint(1, latents);
+    emit({ type: 'stage-end', stage: 1, seconds: now() - tStage });
   }
-  const denoise1 = now() - tStage;
-  ctx.onStageLatents?.(1, latents);
-  const d1 = await decode(1, latents);
-  stages.push({ stage: 1, image: d1.image, latents });
-  stageReports.push({ stage: 1, width: firstSize.width, height: firstSize.height, seconds: { denoise: denoise1, decode: d1.seconds }, unetCalls: 0 });
-  emit({ type: 'stage-end', stage: 1, seconds: now() - tStage });
 
   // 5. progressive stages
-  const anchorMean = mean(latents);
-  const anchorStd = std(latents);
   const unet = plainUnet ?? (upscaleStages.length ? await components.plainUNet() : undefined);
-  const unetCallsAtStages = unet === plainUnet ? plainCallsAtStart : (unet?.calls ?? 0);
   for (const size of upscaleStages) {
+    const sw = stageWindows.get(size.scale);
+    const windows: Window[] | undefined = sw?.views.map((v) => ({ top: v.hStart - sw.padding, left: v.wStart - sw.padding, height: v.hEnd - v.hStart, width: v.wEnd - v.wStart }));
+    const windowInfo = sw ? { windows: windows!, windowPrompts: [...sw.prompts] } : {};
+    if (size.scale <= done) {
+      latents = resumed!.latents(size.scale);
+      stages.push({ stage: size.scale, image: (await decode(size.scale, latents)).image, latents, ...windowInfo });
+      continue;
+    }
     tStage = now();
     emit({ type: 'stage-start', stage: size.scale, stages: stageCount, width: size.width, height: size.height, steps: o.steps });
     const callsBefore = unet!.calls;
     const upsampled = interpolateBicubic(latents, size.latentHeight, size.latentWidth);
-    let windows: Window[] | undefined;
-    let windowPrompts: string[] | undefined;
     let patchWindows: (step: number) => Promise<PatchWindows>;
-    const stagePrompts = prompts?.stages.find((p) => p.scale === size.scale);
-    if (stagePrompts) {
-      // AccDiffusion: fixed md views per stage, each with its own prompt
-      const plan = jitterPlans.get(size.scale)!;
-      const pad = plan.latentJitter;
-      const views = stagePrompts.latentViews;
-      const conds = await guidedConditions(condCtx, stagePrompts.prompts, views.map((v) => [v.hStart * f, v.wStart * f]));
-      const fixed: PatchWindows = { views, padding: { height: pad, width: pad }, conditions: conds };
+    if (sw) {
+      // AccDiffusion: fixed windows per stage, each with its own prompt
+      const conds = await guidedConditions(condCtx, sw.prompts, sw.views.map((v) => [v.hStart * f, v.wStart * f]));
+      const fixed: PatchWindows = { views: sw.views, padding: { height: sw.padding, width: sw.padding }, conditions: conds };
       patchWindows = async () => fixed;
-      windows = views.map((v) => ({ top: v.hStart - pad, left: v.wStart - pad, height: v.hEnd - v.hStart, width: v.wEnd - v.wStart }));
-      windowPrompts = stagePrompts.prompts;
     } else {
       // DemoFusion: windows re-jittered at every step, one prompt
       patchWindows = async () => {
@@ -211,19 +258,17 @@ export async function generate(components: Components, options: GenerateOptions,
     latents = restandardize(x, anchorMean, anchorStd);
     assertFinite(latents, `stage ${size.scale}`);
     const denoise = now() - tStage;
-    ctx.onStageLatents?.(size.scale, latents);
     const d = await decode(size.scale, latents);
-    stages.push({ stage: size.scale, image: d.image, latents, ...(windows ? { windows, windowPrompts: windowPrompts! } : {}) });
-    stageReports.push({ stage: size.scale, width: size.width, height: size.height, seconds: { denoise, decode: d.seconds }, unetCalls: unet!.calls - callsBefore, ...(windows ? { windows, windowPrompts: windowPrompts! } : {}) });
+    stages.push({ stage: size.scale, image: d.image, latents, ...windowInfo });
+    stageReports.push({ stage: size.scale, width: size.width, height: size.height, seconds: { denoise, decode: d.seconds }, unetCalls: unet!.calls - callsBefore, ...windowInfo });
+    checkpoint(size.scale, latents);
     emit({ type: 'stage-end', stage: size.scale, seconds: now() - tStage });
   }
   if (ctx.signal?.aborted) throw new AbortedError('stopped');
 
-  unetCalls += unet ? unet.calls - unetCallsAtStages : 0;
-  stageReports[0] = { ...stageReports[0]!, unetCalls: unetCalls - stageReports.slice(1).reduce((a, s) => a + s.unetCalls, 0) };
-  const { initLatents: _drop, ...reportOptions } = o;
+  const unetCalls = stageReports.reduce((a, st) => a + st.unetCalls, 0);
   const report: GenerationReport = {
-    options: reportOptions,
+    options: keyOptions,
     model: folder.path,
     stages: stageReports,
     seconds: { load: 0, encode: encodeSeconds, total: now() - t0 },

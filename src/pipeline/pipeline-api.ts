@@ -19,6 +19,10 @@ export interface RunContext {
   readonly onProgress?: ProgressCallback;
   /** Aborting stops at the next step boundary with an AbortedError; nothing partial is returned. */
   readonly signal?: AbortSignal;
+  /** Folder for stage checkpoints (written after every finished stage). */
+  readonly stateDir?: string;
+  /** Continue from the last finished stage saved in stateDir (same options and seed give the same image). */
+  readonly resume?: boolean;
 }
 
 /** Facts about the loaded model that callers (CLI, reports) need. */

@@ -50,4 +50,16 @@ export class Mt19937 {
     }
     this.index = 0;
   }
+
+  /** The full engine state (624 words + position), for checkpoints. */
+  getState(): { words: number[]; index: number } {
+    return { words: Array.from(this.state), index: this.index };
+  }
+
+  /** Restores a state from getState(). */
+  setState(st: { words: readonly number[]; index: number }): void {
+    if (st.words.length !== N || !Number.isInteger(st.index) || st.index < 0 || st.index > N) throw new RangeError('Mt19937.setState: malformed state');
+    this.state.set(st.words);
+    this.index = st.index;
+  }
 }

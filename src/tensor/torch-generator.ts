@@ -21,6 +21,13 @@ const f = Math.fround;
 const TWO_PI_F32 = f(2 * Math.PI);
 const RANDPERM_SMALL_LIMIT = Math.floor(0xffffffff / 20);
 
+/** A serialisable snapshot of a TorchGenerator. */
+export interface TorchGeneratorState {
+  readonly engine: { readonly words: readonly number[]; readonly index: number };
+  readonly cachedNormal: number | null;
+  readonly seed: number;
+}
+
 export class TorchGenerator implements RandomSource {
   private readonly engine = new Mt19937();
   private cachedNormal: number | null = null;
@@ -36,6 +43,18 @@ export class TorchGenerator implements RandomSource {
     this.cachedNormal = null;
     this.currentSeed = Number(typeof seed === 'bigint' ? seed : seed);
     return this;
+  }
+
+  /** Everything needed to continue this stream later (checkpoints for --resume). */
+  getState(): TorchGeneratorState {
+    return { engine: this.engine.getState(), cachedNormal: this.cachedNormal, seed: this.currentSeed };
+  }
+
+  /** Continues from a getState() snapshot. */
+  setState(state: TorchGeneratorState): void {
+    this.engine.setState(state.engine);
+    this.cachedNormal = state.cachedNormal;
+    this.currentSeed = state.seed;
   }
 
   /** The seed last given to manualSeed (torch's `initial_seed()`). */
