@@ -37,9 +37,9 @@ export function concat(g: GraphBuilder, xs: readonly Value[], axis: number): Val
   return g.op('Concat', [...xs], { axis });
 }
 
-/** Splits along `axis` into equal parts. */
+/** Splits along `axis` into equal parts (opset 13–17 form: the output count sets the parts). */
 export function split(g: GraphBuilder, x: Value, parts: number, axis: number): Value[] {
-  return g.node('Split', [x], { axis, num_outputs: parts }, parts);
+  return g.node('Split', [x], { axis }, parts);
 }
 
 /** Slice [start, end) on the given axes. */

@@ -96,3 +96,14 @@ test('GroupNorm from InstanceNormalization matches a direct computation', async 
   }
   assert.throws(() => openComponentWeights(join(root, 'missing')), WeightsError);
 });
+
+test('split() divides an axis into equal parts under opset 17', async () => {
+  const { split } = await import('../../src/graph/ops.js');
+  const g = new GraphBuilder('split');
+  const x = g.input('x', 'float32', [2, 6]);
+  const parts = split(g, x, 3, 1);
+  parts.forEach((p, i) => g.output(p, `p${i}`));
+  const s = await ModelSession.create(g.toModelProto(), { weightsDir: tmpdir(), threads: 1 });
+  const out = await s.run({ x: { data: Float32Array.from({ length: 12 }, (_, i) => i), shape: [2, 6] } });
+  assert.deepEqual(Array.from(out.p1!.data), [2, 3, 8, 9]);
+});
