@@ -167,7 +167,7 @@ export async function runInfo(cmd: InfoCommand, io: Required<Pick<MainOptions, '
   }
   const folder = resolveModelSpec(cmd.model, io.env, io.cwd);
   const { availableDevices } = await import('../engine/providers.js');
-  const info = describeModel(folder, availableDevices());
+  const info = describeModel(folder, await availableDevices());
   writeLine(io.stdout, cmd.json ? JSON.stringify(info, null, 2) : formatModelInfo(info));
 }
 

@@ -1,27 +1,64 @@
 /**
- * Device names the user picks (cpu, cuda, webgpu) mapped to onnxruntime-node execution providers, with
- * a clear error when the installed onnxruntime lacks one.
+ * Device names the user picks (cpu, cuda, webgpu) mapped to onnxruntime-node execution providers.
+ * onnxruntime-node lists CUDA and WebGPU as supported whenever they are compiled in, even when the CUDA
+ * libraries (installed only with ONNXRUNTIME_NODE_INSTALL=cuda12) or a GPU adapter are missing, so a
+ * device counts as available only after a one-node session has really run on it.
  */
 import * as ort from 'onnxruntime-node';
 import { ProviderError } from '../errors.js';
+import { GraphBuilder } from '../graph/builder.js';
 
 export type Device = 'cpu' | 'cuda' | 'webgpu';
 export const DEVICES: readonly Device[] = ['cpu', 'cuda', 'webgpu'];
 
-/** Execution providers this onnxruntime-node build lists as supported. */
-export function availableDevices(): Device[] {
-  const backends = ort.listSupportedBackends?.() ?? [];
-  const names = new Set(backends.map((b) => b.name));
-  return DEVICES.filter((d) => d === 'cpu' || names.has(d));
+const HINTS: Record<Device, string> = {
+  cpu: '',
+  cuda: 'reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node (needs an NVIDIA GPU with CUDA 12 and cuDNN 9)',
+  webgpu: 'needs a GPU adapter reachable through Vulkan (libvulkan.so.1 and a driver)',
+};
+
+const probes = new Map<Device, Promise<string | undefined>>();
+
+/** Runs a one-node graph on `device`; resolves to undefined when it works, else to the reason. */
+export function probeDevice(device: Device): Promise<string | undefined> {
+  let p = probes.get(device);
+  if (!p) {
+    p = (async () => {
+      if (device === 'cpu') return undefined;
+      const names = new Set((ort.listSupportedBackends?.() ?? []).map((b) => b.name));
+      if (!names.has(device)) return 'not compiled into this onnxruntime-node build';
+      const g = new GraphBuilder('probe');
+      g.output(g.op('Relu', [g.input('x', 'float32', [1])]), 'y');
+      // A provider that fails to load also logs through onnxruntime's process-wide logger; the failure comes
+      // back as an exception anyway, so keep that logger to fatal messages only.
+      ort.env.logLevel = 'fatal';
+      try {
+        // logSeverityLevel 4: keep onnxruntime's own error log of the failed provider off the console.
+        const s = await ort.InferenceSession.create(g.toModelProto(), { executionProviders: [device], logSeverityLevel: 4 });
+        await s.run({ x: new ort.Tensor('float32', new Float32Array([1]), [1]) });
+        await s.release();
+        return undefined;
+      } catch (e) {
+        return String((e as Error).message ?? e).split('\n')[0]!.slice(0, 160);
+      }
+    })();
+    probes.set(device, p);
+  }
+  return p;
 }
 
-/** The executionProviders list for a session on `device`. */
-export function executionProviders(device: Device): string[] {
+/** Devices that really work on this machine. */
+export async function availableDevices(): Promise<Device[]> {
+  const ok: Device[] = [];
+  for (const d of DEVICES) if ((await probeDevice(d)) === undefined) ok.push(d);
+  return ok;
+}
+
+/** The executionProviders list for a session on `device` (fails with a ProviderError when it does not work here). */
+export async function executionProviders(device: Device): Promise<string[]> {
   if (!DEVICES.includes(device)) throw new ProviderError(`unknown device "${device}" (choose ${DEVICES.join(', ')})`);
   if (device === 'cpu') return ['cpu'];
-  if (!availableDevices().includes(device)) {
-    const hint = device === 'cuda' ? ' (install onnxruntime-node with ONNXRUNTIME_NODE_INSTALL=cuda12 and a CUDA 12 runtime)' : '';
-    throw new ProviderError(`device "${device}" is not supported by the installed onnxruntime-node${hint}`);
-  }
+  const reason = await probeDevice(device);
+  if (reason !== undefined) throw new ProviderError(`device "${device}" does not work with the installed onnxruntime-node: ${reason}; ${HINTS[device]}`);
   return [device, 'cpu'];
 }

@@ -24,8 +24,11 @@ export class ModelSession {
 
   static async create(modelBytes: Uint8Array, options: SessionOptions): Promise<ModelSession> {
     const session = await ort.InferenceSession.create(modelBytes, {
-      executionProviders: executionProviders(options.device ?? 'cpu'),
+      executionProviders: await executionProviders(options.device ?? 'cpu'),
       graphOptimizationLevel: 'all',
+      // Warnings only: half weights are overridable initializers on purpose (see Parameter.value), and
+      // onnxruntime warns about each of them.
+      logSeverityLevel: 3,
       ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
       extra: { session: { model_external_initializers_file_folder_path: options.weightsDir } },
     });
