@@ -1,0 +1,17 @@
+/**
+ * accdiffusion: high-resolution image generation from diffusers Stable Diffusion / SDXL model folders
+ * (AccDiffusion, DemoFusion, MultiDiffusion, direct, Attn-SF, ScaleCrafter) on onnxruntime-node.
+ *
+ * Load once with `loadPipeline(folder)`, then `generate(options, { onProgress, signal })` many times.
+ */
+export { loadPipeline } from './pipeline/pipeline.js';
+export type { Pipeline, LoadOptions, RunContext, PipelineModelInfo } from './pipeline/pipeline-api.js';
+export { METHODS, SCHEDULERS, REFERENCE_NEGATIVE_PROMPT, type GenerateOptions, type Method, type SchedulerName } from './pipeline/options.js';
+export type { ProgressEvent, ProgressCallback, Branch } from './pipeline/events.js';
+export type { GenerateResult, StageResult, TokenMask, GenerationReport, RgbImage, Window } from './pipeline/result.js';
+export type { Device } from './engine/providers.js';
+export { availableDevices } from './engine/providers.js';
+export type { Tensor } from './tensor/tensor.js';
+export {
+  AccDiffusionError, ConfigError, WeightsError, TokenizerError, OptionsError, ProviderError, NumericsError, AbortedError,
+} from './errors.js';
