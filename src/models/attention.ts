@@ -24,6 +24,11 @@ export interface AttentionContext {
   readonly capture: (path: string) => boolean;
   /** Recorded probabilities by module path, [B, queries, keys]. */
   readonly captured: Map<string, Value>;
+  /**
+   * Attn-SF (Jin et al., NeurIPS 2023): tokens at inference / tokens at training. When set (≠ 1),
+   * self-attention logits are scaled by sqrt(log(N) / log(N / ratio)), N the layer's token count.
+   */
+  readonly selfAttentionTokenRatio?: number;
 }
 
 /** torch.nn.Dropout: identity at inference, no parameters; kept so list indices match the state dict. */
@@ -56,7 +61,10 @@ export class Attention extends Module {
   forward(ctx: AttentionContext, x: Value, context: Value | null): Value {
     const g = ctx.g;
     const kv = context ?? x;
-    const q = this.to_q.forward(g, x); // [B, S, h·d]
+    let q = this.to_q.forward(g, x); // [B, S, h·d]
+    const ratio = ctx.selfAttentionTokenRatio;
+    // Scaling q scales the logits by the same factor, and works for the fused op whose scale is an attribute.
+    if (context === null && ratio !== undefined && ratio !== 1) q = mul(g, q, entropyScale(g, x, ratio));
     const k = this.to_k.forward(g, kv); // [B, L, h·d]
     const v = this.to_v.forward(g, kv); // [B, L, h·d]
     const capture = ctx.capture(this.path);
@@ -76,6 +84,18 @@ export class Attention extends Module {
     }
     return (this.to_out.at(0) as Linear).forward(g, out);
   }
+}
+
+/**
+ * Attn-SF's factor sqrt(log_n N) for a layer with N = S tokens at inference and n = N / ratio at training
+ * (the paper's scale sqrt(log_n N)/sqrt(d) is this times diffusers' 1/sqrt(d)). Computed from the token
+ * count in the graph, so one graph serves every layer's resolution.
+ */
+function entropyScale(g: GraphBuilder, x: Value, ratio: number): Value {
+  const n = g.op('Cast', [g.op('Gather', [g.op('Shape', [x]), g.constant('int64', [], [1], 'tokens_axis')], { axis: 0 })], { to: 1 }); // N
+  const logN = g.op('Log', [n]);
+  const logTrain = g.op('Log', [g.op('Div', [n, scalar(g, ratio)])]);
+  return g.op('Sqrt', [g.op('Div', [logN, logTrain])]);
 }
 
 /** diffusers `GEGLU`: proj to 2·inner, hidden · gelu(gate). */

@@ -3,6 +3,8 @@
  * the ONNX graph of its forward pass with optional capture of cross-attention (attn2) probabilities, as
  * AccDiffusion's attention store records them (spec §2; ORACLE-README §4.5). SD 1.x, SD 2.x and SDXL differ
  * only in config values: heads per level, linear projections, transformer depth, "text_time" embeddings.
+ * Build options for the comparison baselines: Attn-SF's self-attention scaling (attention.ts) and
+ * ScaleCrafter's run-time re-dilated convs (redilated-conv.ts), both on the same weights.
  */
 import { GraphBuilder, type Value } from '../graph/builder.js';
 import { Module, ModuleList, bindWeights, type WeightLookup } from '../graph/module.js';
@@ -13,6 +15,7 @@ import { openComponentWeights, type ComponentWeights } from '../weights/componen
 import { activation } from './activations.js';
 import { Attention, type AttentionContext } from './attention.js';
 import { Timesteps, TimestepEmbedding } from './embeddings.js';
+import { redilatedConv } from './redilated-conv.js';
 import { DownBlock, MidBlock, UpBlock, type BlockCommon, type BlockInputs } from './unet-2d-blocks.js';
 import { readUNetConfig, type UNet2DConditionConfig } from './unet-config.js';
 
@@ -214,6 +217,17 @@ export interface UNetGraphOptions {
   readonly captureAttn2?: 'none' | 'all' | readonly string[];
   /** 'fused' (default): com.microsoft.MultiHeadAttention where nothing is captured; 'explicit': MatMul/Softmax everywhere. */
   readonly attention?: 'fused' | 'explicit';
+  /**
+   * Attn-SF: token count at inference / at training (the area ratio of the latents). Self-attention
+   * logits get the entropy factor sqrt(log(N)/log(N/ratio)); 1 or absent leaves the graph unchanged.
+   */
+  readonly selfAttentionTokenRatio?: number;
+  /**
+   * ScaleCrafter: conv module paths (e.g. "mid_block.resnets.0.conv1") whose dilation is read at run time
+   * from the int64 input `conv_dilation` [K] (entry k for redilate[k]; 1 = the plain conv), sharing the
+   * plain conv's weights. Empty or absent: no such input.
+   */
+  readonly redilate?: readonly string[];
 }
 
 /**
@@ -244,13 +258,55 @@ export function buildUNetGraph(model: UNet2DConditionModel, options: UNetGraphOp
         }
       : {}),
   };
-  const ctx: AttentionContext = { g, fused: (options.attention ?? 'fused') === 'fused', capture: (p) => chosen.has(p), captured: new Map() };
-  g.output(model.forward(ctx, inputs), 'out_sample');
+  const ratio = options.selfAttentionTokenRatio;
+  if (ratio !== undefined && !(Number.isFinite(ratio) && ratio > 0)) throw new OptionsError(`selfAttentionTokenRatio must be a positive number, got ${ratio}`);
+  const ctx: AttentionContext = {
+    g, fused: (options.attention ?? 'fused') === 'fused', capture: (p) => chosen.has(p), captured: new Map(),
+    ...(ratio !== undefined ? { selfAttentionTokenRatio: ratio } : {}),
+  };
+  const restore = redilateConvs(g, model, options.redilate ?? []);
+  try {
+    g.output(model.forward(ctx, inputs), 'out_sample');
+  } finally {
+    restore();
+  }
   for (const p of layers) {
     const v = ctx.captured.get(p);
     if (v) g.output(v, p);
   }
   return g;
+}
+
+/** Every 3×3 conv of the UNet with "same" padding (those re-dilation can change), by module path. */
+export function redilatableConvs(model: UNet2DConditionModel): Map<string, Conv2d> {
+  const out = new Map<string, Conv2d>();
+  for (const [path, m] of namedModules(model)) {
+    if (m instanceof Conv2d && m.kernelSize === 3 && (m.options.padding ?? 0) === 1) out.set(path, m);
+  }
+  return out;
+}
+
+/**
+ * Points the chosen convs' forward at the run-time-dilated version for the duration of one graph build
+ * (the modules stay shared with other graphs); returns the undo.
+ */
+function redilateConvs(g: GraphBuilder, model: UNet2DConditionModel, paths: readonly string[]): () => void {
+  if (paths.length === 0) return () => {};
+  const convs = redilatableConvs(model);
+  for (const p of paths) if (!convs.has(p)) throw new OptionsError(`redilate: "${p}" is not a 3×3 same-padded conv of this UNet`);
+  if (new Set(paths).size !== paths.length) throw new OptionsError('redilate: a conv is listed twice');
+  const dilation = g.input('conv_dilation', 'int64', [paths.length]);
+  const patched: Array<Conv2d & { forward: Conv2d['forward'] }> = [];
+  paths.forEach((p, k) => {
+    const conv = convs.get(p)! as Conv2d & { forward: Conv2d['forward'] };
+    // Scoped by the conv's own name so a graph dump shows which convs read conv_dilation.
+    const name = p.slice(p.lastIndexOf('.') + 1);
+    conv.forward = (gb, x) => gb.scope(name, () => redilatedConv(gb, conv, x, gb.op('Gather', [dilation, gb.constant('int64', [], [k], 'dilation_index')], { axis: 0 })));
+    patched.push(conv);
+  });
+  return () => {
+    for (const c of patched) delete (c as Partial<Pick<Conv2d, 'forward'>>).forward;
+  };
 }
 
 /** A UNet folder opened for building: parsed config, bound weights, and the folder the session reads them from. */

@@ -5,7 +5,9 @@
  * - demofusion: native pass, then progressive stages (upsample, skip residual, patch branch with
  *   per-step jitter, dilated branch with blur), one prompt;
  * - accdiffusion: demofusion + patch-content-aware prompts from the native pass's cross-attention
- *   (fixed windows per stage) + window interaction in the dilated branch.
+ *   (fixed windows per stage) + window interaction in the dilated branch;
+ * - attn-sf / scalecrafter: the plain loop at the target size with entropy-scaled self-attention
+ *   (attn-sf.ts) or early re-dilated convs and noise-damped CFG (scalecrafter.ts).
  */
 import { AbortedError, OptionsError } from '../errors.js';
 import { createScheduler, type Scheduler } from '../schedulers/index.js';
@@ -15,6 +17,7 @@ import { tensor, type Tensor } from '../tensor/tensor.js';
 import { TorchGenerator, type TorchGeneratorState } from '../tensor/torch-generator.js';
 import { CheckpointDir, type StageWindows } from './checkpoint.js';
 import { AttentionStore, patchPromptLayers } from './attention-store.js';
+import { runAttnSf } from './attn-sf.js';
 import type { Components } from './components.js';
 import { guidedConditions, type ConditionContext } from './conditions.js';
 import type { ProgressCallback } from './events.js';
@@ -24,6 +27,7 @@ import { patchBranchNoise } from './patch-denoise.js';
 import { patchPrompts } from './patch-prompts.js';
 import type { GenerateResult, GenerationReport, StageResult, TokenMask, Window } from './result.js';
 import { inputDivisorAt } from './scheduler-scaling.js';
+import { runScaleCrafter } from './scalecrafter.js';
 import { planStages, type StageSize } from './stages.js';
 import { decodeLatents, latentsToImage } from './tiled-decode.js';
 import type { UNetRunner } from './unet-runner.js';
@@ -112,7 +116,9 @@ export async function generate(components: Components, options: GenerateOptions,
   const tEncode = now();
   // The capturing UNet of the AccDiffusion native pass is a separate session; load the plain one after it so
   // only one copy of the weights is in memory at a time.
-  const plainUnet = usePatchPrompts && done === 0 ? undefined : await components.plainUNet();
+  // Attn-SF and ScaleCrafter open their own UNet variant (or the plain one themselves).
+  const ownUNet = usePatchPrompts || o.method === 'attn-sf' || o.method === 'scalecrafter';
+  const plainUnet = ownUNet && done === 0 ? undefined : await components.plainUNet();
   const plainCallsAtStart = plainUnet?.calls ?? 0;
   const textTime = components.folder.hasTextTimeEmbedding;
   const condCtx: ConditionContext = { encoder: components.promptEncoder, negativePrompt: o.negativePrompt, textTime, targetHeight: o.height, targetWidth: o.width };
@@ -174,6 +180,9 @@ export async function generate(components: Components, options: GenerateOptions,
     init = tensor(init.shape, Float32Array.from(init.data, (v) => v * scheduler.initNoiseSigma));
     if (o.method === 'multidiffusion') {
       latents = await runMultiDiffusion(plainUnet!, components, scheduler, init, condCtx, o, ctx);
+    } else if (o.method === 'attn-sf' || o.method === 'scalecrafter') {
+      const args = { components, scheduler, latents: init, condition: fullCondition!, guidance: o.guidance, guidanceRescale: o.guidanceRescale, onProgress: emit, ...signalOf(ctx), ...stepHook(ctx, 1) };
+      ({ latents, unetCalls: stage1Calls } = o.method === 'attn-sf' ? await runAttnSf(args) : await runScaleCrafter(args));
     } else if (usePatchPrompts) {
       const chosen = patchPromptLayers(components.crossAttentionLayers);
       const layers = chosen.map((l) => l.path);

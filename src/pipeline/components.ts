@@ -8,7 +8,9 @@ import type { Device } from '../engine/providers.js';
 import { ModelSession } from '../engine/session.js';
 import { AutoencoderKL, bindVaeWeights, buildVaeDecodeGraph } from '../models/autoencoder-kl.js';
 import { parseAutoencoderKLConfig, type AutoencoderKLConfig } from '../models/vae-config.js';
-import { buildUNetGraph, crossAttentionLayers, loadUNet, type CrossAttentionLayer, type LoadedUNet } from '../models/unet-2d-condition.js';
+import {
+  buildUNetGraph, crossAttentionLayers, loadUNet, type CrossAttentionLayer, type LoadedUNet, type UNet2DConditionModel, type UNetGraphOptions,
+} from '../models/unet-2d-condition.js';
 import { parseSchedulerConfig, type SchedulerConfig } from '../schedulers/index.js';
 import { CLIPTokenizer } from '../tokenizers/clip-tokenizer.js';
 import { openComponentWeights } from '../weights/component-weights.js';
@@ -79,8 +81,8 @@ export class Components {
     return crossAttentionLayers(this.unet.model);
   }
 
-  private async session(capture: readonly string[]): Promise<UNetRunner> {
-    const g = buildUNetGraph(this.unet.model, { captureAttn2: capture.length ? capture : 'none' });
+  private async session(capture: readonly string[], variant: Omit<UNetGraphOptions, 'captureAttn2'> = {}): Promise<UNetRunner> {
+    const g = buildUNetGraph(this.unet.model, { ...variant, captureAttn2: capture.length ? capture : 'none' });
     const s = await ModelSession.create(g.toModelProto(), {
       weightsDir: this.unet.weights.weightsDir,
       ...(this.options.device ? { device: this.options.device } : {}),
@@ -101,6 +103,19 @@ export class Components {
    */
   async capturingUNet(layers: readonly string[]): Promise<UNetRunner> {
     return this.session(layers);
+  }
+
+  /**
+   * A UNet built with other graph options (Attn-SF's attention scaling, ScaleCrafter's re-dilatable
+   * convs). A separate session like capturingUNet(): release it after use.
+   */
+  async variantUNet(options: Omit<UNetGraphOptions, 'captureAttn2'>): Promise<UNetRunner> {
+    return this.session([], options);
+  }
+
+  /** The loaded UNet's module tree (for settings that name its layers). */
+  get unetModel(): UNet2DConditionModel {
+    return this.unet.model;
   }
 
   /** Releases every session. */

@@ -4,7 +4,7 @@
  * has those inputs (so SD and SDXL differ by the graph, not by a switch), applies guidance, and counts
  * UNet sample evaluations for the report.
  */
-import type { ModelSession } from '../engine/session.js';
+import type { Feed, ModelSession } from '../engine/session.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import { classifierFreeGuidance } from './guidance.js';
 
@@ -30,6 +30,8 @@ export interface PredictOptions {
   readonly guidanceRescale?: number;
   /** Captured cross-attention outputs to fetch (names from the capture graph). */
   readonly captureOutputs?: readonly string[];
+  /** Further graph inputs, passed as they are (e.g. a re-dilated UNet's conv_dilation). */
+  readonly feeds?: Readonly<Record<string, Feed>>;
 }
 
 export interface Prediction {
@@ -37,6 +39,8 @@ export interface Prediction {
   readonly noise: Tensor;
   /** Captured attention probabilities [2V, q, L] per layer, rows interleaved like the batch. */
   readonly attention: Record<string, Tensor>;
+  /** The unguided predictions [2V, C, h, w], rows interleaved [uncond₀, cond₀, …] (for other guidance rules). */
+  readonly raw: Tensor;
 }
 
 /** One UNet session plus the facts needed to feed it. */
@@ -89,7 +93,8 @@ export class UNetRunner {
         }
       }
     }
-    const feeds: Record<string, Tensor> = {
+    const feeds: Record<string, Feed> = {
+      ...options.feeds,
       sample: tensor([rows, C, h, w], sample),
       timestep: tensor([rows], new Float32Array(rows).fill(timestep)),
       encoder_hidden_states: tensor([rows, this.seqLen, this.embedDim], embeds),
@@ -104,7 +109,7 @@ export class UNetRunner {
     const noise = classifierFreeGuidance(out.out_sample!, options.guidance, options.guidanceRescale ?? 0);
     const attention: Record<string, Tensor> = {};
     for (const name of options.captureOutputs ?? []) attention[name] = out[name]!;
-    return { noise, attention };
+    return { noise, attention, raw: out.out_sample! };
   }
 
   async release(): Promise<void> {

@@ -1,0 +1,111 @@
+/**
+ * ScaleCrafter baseline (He et al., ICLR 2024, arXiv 2310.07702): direct inference at the target size
+ * where, during the first (high-noise) steps, chosen UNet convs run re-dilated (§3.2), and noise-damped
+ * classifier-free guidance (§3.3) takes the unconditional term from a less dilated model:
+ *   ε̂ = ε_u^vanilla + w·(ε_c^dilated − ε_u^dilated)
+ * as in the authors' text2image.py (noise_pred_vanilla's unconditional half + guidance_scale ×
+ * (text − uncond) of the dilated call; guidance_rescale then uses the dilated conditional). Which convs,
+ * by how much and for how many steps: scalecrafter-settings.ts. One UNet graph reads every conv's
+ * dilation per call (models/redilated-conv.ts), so switching costs no second copy of the weights.
+ */
+import { AbortedError } from '../errors.js';
+import type { Feed } from '../engine/session.js';
+import type { Scheduler } from '../schedulers/scheduler.js';
+import { tensor, type Tensor } from '../tensor/tensor.js';
+import type { Components } from './components.js';
+import type { ProgressCallback } from './events.js';
+import { runNativePass } from './native-pass.js';
+import { dilationAt, reDilationPlan, type ReDilationPlan } from './scalecrafter-settings.js';
+import type { GuidedCondition } from './unet-runner.js';
+import { assertFinite } from './upscale-stage.js';
+
+export interface ScaleCrafterArgs {
+  readonly components: Components;
+  readonly scheduler: Scheduler;
+  /** Initial latents at the target size, already multiplied by init_noise_sigma. */
+  readonly latents: Tensor;
+  readonly condition: GuidedCondition;
+  readonly guidance: number;
+  readonly guidanceRescale: number;
+  /** Overrides the plan from the settings (tests). */
+  readonly plan?: ReDilationPlan;
+  readonly onStepLatents?: (step: number, latents: Tensor) => void;
+  readonly onProgress?: ProgressCallback;
+  readonly signal?: AbortSignal;
+}
+
+/** The conv_dilation feed for step i: each listed conv's dilation under `dilations` (1 where absent). */
+export function dilationFeed(paths: readonly string[], dilations: ReadonlyMap<string, number>, i: number, tau: number, progressive: boolean): Feed {
+  const data = BigInt64Array.from(paths, (p) => BigInt(dilationAt(dilations.get(p) ?? 1, i, tau, progressive)));
+  return { data, shape: [paths.length] };
+}
+
+/**
+ * ND-CFG: u_vanilla + w·(c − u) per element, then diffusers' guidance_rescale against c (torch.std is
+ * unbiased). `raw` is the dilated call's [uncond, cond] pair, `vanillaUncond` the other call's uncond.
+ */
+export function noiseDampedGuidance(raw: Tensor, vanillaUncond: Tensor, w: number, rescale: number): Tensor {
+  const per = vanillaUncond.data.length;
+  const u = raw.data.subarray(0, per);
+  const c = raw.data.subarray(per, 2 * per);
+  const out = tensor([...vanillaUncond.shape]);
+  for (let i = 0; i < per; i++) out.data[i] = vanillaUncond.data[i]! + w * (c[i]! - u[i]!);
+  if (rescale > 0) {
+    const f = std(c) / std(out.data);
+    for (let i = 0; i < per; i++) out.data[i] = rescale * (out.data[i]! * f) + (1 - rescale) * out.data[i]!;
+  }
+  return out;
+}
+
+function std(x: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m += x[i]!;
+  m /= x.length;
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += (x[i]! - m) ** 2;
+  return Math.sqrt(s / (x.length - 1));
+}
+
+/** Denoises at the target size with re-dilation; returns the latents, the UNet rows run and the plan used. */
+export async function runScaleCrafter(a: ScaleCrafterArgs): Promise<{ latents: Tensor; unetCalls: number; plan: ReDilationPlan }> {
+  const [, , h, w] = a.latents.shape as [number, number, number, number];
+  const timesteps = a.scheduler.timesteps;
+  const plan = a.plan ?? reDilationPlan(a.components.unetModel, h, w, a.components.folder.nativeLatentSize, timesteps.length);
+  const paths = [...new Set([...plan.dilations.keys(), ...plan.ndcfgDilations.keys()])].sort();
+  const pass = { stage: 1, scheduler: a.scheduler, condition: a.condition, guidance: a.guidance, guidanceRescale: a.guidanceRescale, ...(a.onStepLatents ? { onStepLatents: a.onStepLatents } : {}), ...(a.onProgress ? { onProgress: a.onProgress } : {}), ...(a.signal ? { signal: a.signal } : {}) };
+  if (paths.length === 0 || (plan.dilateSteps === 0 && plan.ndcfgSteps === 0)) {
+    // Nothing re-dilated (target not larger than native): exactly the plain loop.
+    const unet = await a.components.plainUNet();
+    const before = unet.calls;
+    const latents = await runNativePass({ ...pass, unet, latents: a.latents });
+    return { latents, unetCalls: unet.calls - before, plan };
+  }
+  const unet = await a.components.variantUNet({ redilate: paths });
+  try {
+    let x = a.latents;
+    for (let i = 0; i < timesteps.length; i++) {
+      if (a.signal?.aborted) throw new AbortedError(`stopped at stage 1, step ${i + 1}`);
+      const t = timesteps[i]!;
+      const input = a.scheduler.scaleModelInput(x, t, i);
+      const main = { conv_dilation: dilationFeed(paths, plan.dilations, i, plan.dilateSteps, plan.progressive) };
+      let noise: Tensor;
+      if (i < plan.ndcfgSteps) {
+        const dilated = await unet.predict(input, t, [a.condition], { guidance: a.guidance, feeds: main });
+        const damped = { conv_dilation: dilationFeed(paths, plan.ndcfgDilations, i, plan.ndcfgSteps, plan.progressive) };
+        // guidance 0 gives the unconditional half exactly
+        const vanilla = await unet.predict(input, t, [a.condition], { guidance: 0, feeds: damped });
+        noise = noiseDampedGuidance(dilated.raw, vanilla.noise, a.guidance, a.guidanceRescale);
+      } else {
+        noise = (await unet.predict(input, t, [a.condition], { guidance: a.guidance, guidanceRescale: a.guidanceRescale, feeds: main })).noise;
+      }
+      x = a.scheduler.step(noise, t, x, { stepIndex: i }).prevSample;
+      assertFinite(x, `stage 1, step ${i + 1}`);
+      a.onStepLatents?.(i, x);
+      a.onProgress?.({ type: 'window-batch', stage: 1, step: i + 1, branch: 'base', batch: 1, batches: 1 });
+      a.onProgress?.({ type: 'step', stage: 1, step: i + 1, steps: timesteps.length });
+    }
+    return { latents: x, unetCalls: unet.calls, plan };
+  } finally {
+    await unet.release();
+  }
+}
