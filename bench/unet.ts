@@ -172,27 +172,51 @@ async function timeVariant(model: UNet2DConditionModel, dir: string, v: Variant)
   );
 }
 
-/** Child mode: load the fp16 weights (prepacking on or off), report RSS; no forward. */
+/**
+ * Child mode: load the weights in `dir` (prepacking on or off), report RSS after load and the peak during
+ * load in multiples of one float32 copy of the weights; no forward. Then one forward at a small latent
+ * (batch 2, 16×16) to see what running adds (half weights are cast per layer at run time).
+ */
 async function memoryCheck(dir: string, prepack: boolean, fp32Bytes: number): Promise<void> {
   const weights = openComponentWeights(dir);
   const model = new UNet2DConditionModel(parseUNet2DConditionConfig(SD15_UNET_CONFIG, 'bench'));
   bindUNetWeights(model, weights);
+  const dtype = [...model.namedParameters()][0]![1].bound!.dtype;
   const bytes = buildUNetGraph(model).toModelProto();
   const before = process.memoryUsage().rss;
-  const session = await ort.InferenceSession.create(bytes, sessionOptions(weights.weightsDir, prepack ? {} : { disable_prepacking: '1' }));
+  const t0 = performance.now();
+  const session = await ort.InferenceSession.create(bytes, { ...sessionOptions(weights.weightsDir, prepack ? {} : { disable_prepacking: '1' }), logSeverityLevel: 3 });
+  const load = (performance.now() - t0) / 1000;
   const after = process.memoryUsage().rss;
+  const peakLoad = peakBytes();
+  const x = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB = ${(b / fp32Bytes).toFixed(2)}x`;
+  const B = 2;
+  const t1 = performance.now();
+  await session.run({
+    sample: new ort.Tensor('float32', new Float32Array(B * 4 * 16 * 16).fill(0.1), [B, 4, 16, 16]),
+    timestep: new ort.Tensor('float32', Float32Array.from([500, 500]), [B]),
+    encoder_hidden_states: new ort.Tensor('float32', new Float32Array(B * 77 * 768).fill(0.01), [B, 77, 768]),
+  });
+  const fwd = (performance.now() - t1) / 1000;
   console.log(
-    `fp16 weights, prepacking ${prepack ? 'on ' : 'off'}: RSS after load ${(after / 2 ** 30).toFixed(2)} GiB (+${((after - before) / 2 ** 30).toFixed(2)}), ` +
-      `peak during load ${peakGiB()} GiB; one float32 copy = ${(fp32Bytes / 2 ** 30).toFixed(2)} GiB`,
+    `${dtype} weights, prepacking ${prepack ? 'on ' : 'off'}: load ${load.toFixed(1)} s, RSS after load ${x(after)} (+${(after - before) / 2 ** 30 > 0 ? ((after - before) / 2 ** 30).toFixed(2) : '0'} GiB), ` +
+      `peak during load ${x(peakLoad)}; after a 16x16 forward (${fwd.toFixed(1)} s) RSS ${x(process.memoryUsage().rss)}, peak ${x(peakBytes())}; one float32 copy = ${(fp32Bytes / 2 ** 30).toFixed(2)} GiB`,
   );
   await session.release();
+}
+
+function peakBytes(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
 }
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === '--memory-only') {
-    // Only the fp16 load check (after the timing runs were done separately).
-    const root = mkdtempSync(join(tmpdir(), 'acc-bench-unet16-'));
+    // Only the load-memory checks (`--memory-only [f16|f32|both]`, default f16), each dtype in turn.
+    const which = args[1] ?? 'f16';
+    const dtypes: Array<'F16' | 'F32'> = which === 'both' ? ['F32', 'F16'] : which === 'f32' ? ['F32'] : ['F16'];
+    const root = mkdtempSync(join(tmpdir(), 'acc-bench-unetmem-'));
     const onSignal = (): void => {
       rmSync(root, { recursive: true, force: true });
       process.exit(130);
@@ -200,16 +224,26 @@ async function main(): Promise<void> {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     try {
-      const model16 = new UNet2DConditionModel(parseUNet2DConditionConfig(SD15_UNET_CONFIG, 'bench'));
-      await writeRandomWeights(model16, join(root, 'diffusion_pytorch_model.safetensors'), 'F16');
-      const fp32Bytes = model16.parameterCount() * 4;
-      for (const mode of ['prepack', 'noprepack']) {
-        const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--memory-child', root, mode, String(fp32Bytes)], { stdio: 'inherit' });
-        if (r.status !== 0) throw new Error(`memory check (${mode}) failed with status ${r.status}`);
+      for (const dtype of dtypes) {
+        const model = new UNet2DConditionModel(parseUNet2DConditionConfig(SD15_UNET_CONFIG, 'bench'));
+        await writeRandomWeights(model, join(root, 'diffusion_pytorch_model.safetensors'), dtype);
+        const fp32Bytes = model.parameterCount() * 4;
+        for (const mode of ['prepack', 'noprepack']) {
+          const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--memory-child', root, mode, String(fp32Bytes)], { stdio: 'inherit' });
+          if (r.status !== 0) throw new Error(`memory check (${mode}) failed with status ${r.status}`);
+        }
+        rmSync(join(root, 'diffusion_pytorch_model.safetensors'), { force: true });
       }
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+    return;
+  }
+  if (args[0] === '--write-weights') {
+    // `--write-weights DIR F16|F32`: only write the random weights (to compare builds on the same file).
+    const model = new UNet2DConditionModel(parseUNet2DConditionConfig(SD15_UNET_CONFIG, 'bench'));
+    await writeRandomWeights(model, join(args[1]!, 'diffusion_pytorch_model.safetensors'), args[2] === 'F16' ? 'F16' : 'F32');
+    console.log(`${model.parameterCount()} parameters`);
     return;
   }
   if (args[0] === '--memory-child') {

@@ -144,8 +144,12 @@ export class GraphBuilder {
     return new Value(name);
   }
 
-  /** An initializer whose bytes are read by onnxruntime from a file at session creation. */
-  external(name: string, dtype: DType, dims: readonly number[], where: ExternalLocation): Value {
+  /**
+   * An initializer whose bytes are read by onnxruntime from a file at session creation. `overridable`
+   * also lists it as a graph input (ONNX IR ≥ 4: an input with a default), which onnxruntime never treats
+   * as a constant, so nodes reading it are computed at run time instead of being folded at load.
+   */
+  external(name: string, dtype: DType, dims: readonly number[], where: ExternalLocation, overridable = false): Value {
     if (this.initializerNames.has(name)) return new Value(name);
     if (this.used.has(name)) throw new Error(`GraphBuilder: initializer name ${name} clashes with a value`);
     this.used.add(name);
@@ -161,6 +165,7 @@ export class GraphBuilder {
         { key: 'length', value: String(where.length) },
       ],
     });
+    if (overridable) this.inputs.push(valueInfo(name, dtype, dims));
     return new Value(name);
   }
 

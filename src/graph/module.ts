@@ -41,15 +41,21 @@ export class Parameter {
     return this.ref;
   }
 
-  /** The parameter as a float32 value in graph g (an external initializer, cast from fp16/bf16 inside the graph). */
+  /**
+   * The parameter as a float32 value in graph g: an external initializer, cast from fp16/bf16 inside the
+   * graph. CPU Conv/Gemm kernels are float-only, but folding that Cast at load would materialise a float32
+   * copy of every half weight next to the mapped half data (1.3–1.9× one float32 copy for a UNet). Half
+   * weights are therefore overridable initializers: onnxruntime keeps them mapped as they are and runs the
+   * Cast right before each layer, so only one layer's float32 weight exists at a time.
+   */
   value(g: GraphBuilder): Value {
     const cached = this.values.get(g);
     if (cached) return cached;
     const ref = this.ref;
     if (!ref) throw new Error('Parameter.value: parameter is not bound to a weight (call bindWeights first)');
-    const raw = g.external(ref.key, ref.dtype as DType, ref.shape, ref.where);
-    // CPU Conv/MatMul kernels are float-only: cast half weights once, inside the graph (onnxruntime folds it at load).
-    const v = ref.dtype === 'float32' ? raw : g.op('Cast', [raw], { to: 1 });
+    const half = ref.dtype !== 'float32';
+    const raw = g.external(ref.key, ref.dtype as DType, ref.shape, ref.where, half);
+    const v = half ? g.op('Cast', [raw], { to: 1 }) : raw;
     this.values.set(g, v);
     return v;
   }

@@ -18,8 +18,14 @@ export class Linear extends Module {
   }
 
   forward(g: GraphBuilder, x: Value): Value {
-    // Transposing the initializer is constant-folded by onnxruntime at load time.
-    const y = matmul(g, x, transpose(g, this.weight.value(g), [1, 0]));
+    // float32: the Transpose of the initializer is folded at load and MatMul prepacks it. Half weights are
+    // cast at run time (Parameter.value), where a Transpose would run every forward too: FusedMatMul's
+    // transB reads W as it is.
+    const w = this.weight.value(g);
+    const y =
+      this.weight.bound?.dtype === 'float32' || !this.weight.bound
+        ? matmul(g, x, transpose(g, w, [1, 0]))
+        : g.op('FusedMatMul', [x, w], { transB: 1 }, 'com.microsoft');
     return this.bias ? add(g, y, this.bias.value(g)) : y;
   }
 }
