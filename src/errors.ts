@@ -46,3 +46,22 @@ export class NumericsError extends AccDiffusionError {
 export class AbortedError extends AccDiffusionError {
   override name = 'AbortedError';
 }
+
+/**
+ * A value read from a user's file, for an error message: its JSON, cut to `max` characters. Never throws, so a
+ * hostile value (nested 100 000 lists deep, where JSON.stringify overflows the stack) still gets its message.
+ */
+export function describeValue(value: unknown, max = 80): string {
+  let s: string;
+  try {
+    s = JSON.stringify(value) ?? String(value);
+  } catch {
+    s = Array.isArray(value) ? '[...]' : typeof value === 'object' && value !== null ? '{...}' : String(value);
+  }
+  return s.length > max ? `${s.slice(0, max)}...` : s;
+}
+
+/** A JSON.parse error message on one line (V8 quotes the text around the error, newlines included). */
+export function jsonErrorText(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ').slice(0, 160);
+}

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, describeValue, jsonErrorText } from '../errors.js';
 
 /** Activations CLIP text towers use: OpenAI CLIP quick_gelu, OpenCLIP (SD2, SDXL's bigG) exact gelu. */
 export const CLIP_HIDDEN_ACTS = ['quick_gelu', 'gelu'] as const;
@@ -48,6 +48,9 @@ const DEFAULTS: Omit<CLIPTextConfig, 'architectures'> = {
   pad_token_id: 1,
 };
 
+/** Most encoder layers a text encoder config may describe. */
+export const MAX_CLIP_LAYERS = 1000;
+
 export interface ParseCLIPTextConfigOptions {
   /**
    * The class model_index.json names for this component (e.g. "CLIPTextModelWithProjection"). diffusers
@@ -72,7 +75,7 @@ export function parseCLIPTextConfig(json: unknown, file: string, options: ParseC
   }
 
   const bad = (field: string, value: unknown, expected: string): never => {
-    throw new ConfigError(`${file}: ${where}${field} is ${JSON.stringify(value)}, expected ${expected}`);
+    throw new ConfigError(`${file}: ${where}${field} is ${describeValue(value)}, expected ${expected}`);
   };
   const int = (field: keyof typeof DEFAULTS, min: number): number => {
     const v = src[field] ?? DEFAULTS[field];
@@ -94,7 +97,7 @@ export function parseCLIPTextConfig(json: unknown, file: string, options: ParseC
     else architecture = archs[0];
   }
   if (!(CLIP_TEXT_ARCHITECTURES as readonly unknown[]).includes(architecture)) {
-    throw new ConfigError(`${file}: architecture ${JSON.stringify(architecture)} is not a CLIP text encoder, expected one of ${CLIP_TEXT_ARCHITECTURES.join(', ')}`);
+    throw new ConfigError(`${file}: architecture ${describeValue(architecture)} is not a CLIP text encoder, expected one of ${CLIP_TEXT_ARCHITECTURES.join(', ')}`);
   }
 
   const config: CLIPTextConfig = {
@@ -112,6 +115,8 @@ export function parseCLIPTextConfig(json: unknown, file: string, options: ParseC
     eos_token_id: int('eos_token_id', 0),
     pad_token_id: int('pad_token_id', 0),
   };
+  // Layers are built before weights are read; a hostile count must not exhaust memory (the largest CLIP has 48).
+  if (config.num_hidden_layers > MAX_CLIP_LAYERS) bad('num_hidden_layers', config.num_hidden_layers, `at most ${MAX_CLIP_LAYERS}`);
   if (config.hidden_size % config.num_attention_heads !== 0) {
     bad('num_attention_heads', config.num_attention_heads, `a divisor of hidden_size ${config.hidden_size}`);
   }
@@ -136,7 +141,7 @@ export function loadCLIPTextConfig(dir: string, options: ParseCLIPTextConfigOpti
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
+    throw new ConfigError(`${file}: not valid JSON (${jsonErrorText(e)})`);
   }
   return parseCLIPTextConfig(json, file, options);
 }

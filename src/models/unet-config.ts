@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, describeValue } from '../errors.js';
 import { ACTIVATIONS, type ActivationName } from './activations.js';
 
 export const DOWN_BLOCK_TYPES = ['DownBlock2D', 'CrossAttnDownBlock2D'] as const;
@@ -66,7 +66,7 @@ class Reader {
   constructor(readonly json: Json, readonly file: string) {}
 
   fail(key: string, value: unknown, expected: string): never {
-    throw new ConfigError(`${this.file}: "${key}" is ${JSON.stringify(value)}; expected ${expected}`);
+    throw new ConfigError(`${this.file}: "${key}" is ${describeValue(value)}; expected ${expected}`);
   }
 
   has(key: string): boolean {
@@ -115,7 +115,7 @@ class Reader {
 }
 
 function positiveInt(r: Reader, v: unknown, where: string): number {
-  if (!Number.isSafeInteger(v) || (v as number) < 1) throw new ConfigError(`${r.file}: "${where}" is ${JSON.stringify(v)}; expected a positive integer`);
+  if (!Number.isSafeInteger(v) || (v as number) < 1) throw new ConfigError(`${r.file}: "${where}" is ${describeValue(v)}; expected a positive integer`);
   return v as number;
 }
 
@@ -137,6 +137,9 @@ const UNSUPPORTED: ReadonlyArray<[key: string, isDefault: (v: unknown) => boolea
   ['dual_cross_attention', (v) => v == null || v === false, 'false'],
 ];
 
+/** Most resnet + transformer blocks a config may describe (see the check in parseUNet2DConditionConfig). */
+export const MAX_UNET_BLOCKS = 10_000;
+
 /** Parses and validates a UNet2DConditionModel config.json object; `file` is named in errors. */
 export function parseUNet2DConditionConfig(json: unknown, file: string): UNet2DConditionConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError(`${file}: not a JSON object`);
@@ -148,7 +151,7 @@ export function parseUNet2DConditionConfig(json: unknown, file: string): UNet2DC
     if (!Array.isArray(v) || v.length === 0) r.fail(key, v, 'a non-empty list of block type names');
     return (v as unknown[]).map((t, i) => {
       if (typeof t !== 'string' || !allowed.includes(t as T)) {
-        throw new ConfigError(`${file}: unknown block type ${JSON.stringify(t)} in ${key}[${i}]; supported: ${allowed.join(', ')}`);
+        throw new ConfigError(`${file}: unknown block type ${describeValue(t)} in ${key}[${i}]; supported: ${allowed.join(', ')}`);
       }
       return t as T;
     });
@@ -208,6 +211,18 @@ export function parseUNet2DConditionConfig(json: unknown, file: string): UNet2DC
     if (k % 2 !== 1) r.fail(key, k, 'an odd kernel size');
     return k;
   };
+  const layers_per_block = r.perLevel('layers_per_block', 2, n, (v, w) => positiveInt(r, v, w));
+  // The module tree is built from these counts before any weight is read, so a hostile config could ask for
+  // millions of layers and exhaust memory; bound the total (SDXL's UNet has about 100 resnet/transformer blocks).
+  const depthOf = (d: TransformerDepth | undefined): number => (d === undefined ? 0 : Array.isArray(d) ? d.reduce((a, b) => a + b, 0) : (d as number));
+  let blocks = depthOf(transformer_layers_per_block[n - 1]) + 2;
+  for (let i = 0; i < n; i++) {
+    const up = reverse_transformer_layers_per_block?.[i] ?? transformer_layers_per_block[n - 1 - i];
+    blocks += layers_per_block[i]! * (1 + depthOf(transformer_layers_per_block[i])) + (layers_per_block[n - 1 - i]! + 1) * (1 + depthOf(up));
+  }
+  if (blocks > MAX_UNET_BLOCKS) {
+    r.fail('layers_per_block', r.json.layers_per_block ?? 2, `counts that, with transformer_layers_per_block, give at most ${MAX_UNET_BLOCKS} resnet and transformer blocks (these give ${blocks})`);
+  }
   const sampleSize = r.json.sample_size;
   return {
     sample_size: sampleSize == null ? null : Array.isArray(sampleSize) ? positiveInt(r, sampleSize[0], 'sample_size[0]') : r.int('sample_size', 0, 1),
@@ -222,7 +237,7 @@ export function parseUNet2DConditionConfig(json: unknown, file: string): UNet2DC
     only_cross_attention,
     mid_block_only_cross_attention,
     block_out_channels,
-    layers_per_block: r.perLevel('layers_per_block', 2, n, (v, w) => positiveInt(r, v, w)),
+    layers_per_block,
     downsample_padding: r.int('downsample_padding', 1, 0),
     mid_block_scale_factor: r.num('mid_block_scale_factor', 1),
     act_fn: act('act_fn', 'silu')!,

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, describeValue, jsonErrorText } from '../errors.js';
 import { ACTIVATIONS, type ActivationName } from './activations.js';
 
 export interface AutoencoderKLConfig {
@@ -55,12 +55,15 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Most encoder + decoder resnets a VAE config may describe. */
+export const MAX_VAE_RESNETS = 10_000;
+
 /** Validates and fills a parsed vae config.json; `file` is named in every error. */
 export function parseAutoencoderKLConfig(json: unknown, file: string): AutoencoderKLConfig {
   if (!isRecord(json)) throw new ConfigError(`${file}: expected a JSON object`);
   const src = json;
   const bad = (field: string, value: unknown, expected: string): never => {
-    throw new ConfigError(`${file}: ${field} is ${JSON.stringify(value)}, expected ${expected}`);
+    throw new ConfigError(`${file}: ${field} is ${describeValue(value)}, expected ${expected}`);
   };
   const get = <K extends keyof AutoencoderKLConfig>(k: K): unknown => (src[k] === undefined ? DEFAULTS[k] : src[k]);
   const isInt = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min;
@@ -92,7 +95,7 @@ export function parseAutoencoderKLConfig(json: unknown, file: string): Autoencod
     const v = get(k);
     if (!Array.isArray(v)) bad(k, v, `a list of ${blockOut.length} block types`);
     (v as unknown[]).forEach((t, i) => {
-      if (t !== want) throw new ConfigError(`${file}: unknown block type ${JSON.stringify(t)} in ${k}[${i}], expected "${want}"`);
+      if (t !== want) throw new ConfigError(`${file}: unknown block type ${describeValue(t)} in ${k}[${i}], expected "${want}"`);
     });
     if ((v as unknown[]).length !== blockOut.length) {
       bad(k, v, `${blockOut.length} entries, one per block_out_channels entry`);
@@ -125,6 +128,10 @@ export function parseAutoencoderKLConfig(json: unknown, file: string): Autoencod
     use_post_quant_conv: bool('use_post_quant_conv'),
     mid_block_add_attention: bool('mid_block_add_attention'),
   };
+  // The encoder/decoder module trees are built before weights are read: bound their size against hostile counts
+  // (the SD/SDXL VAE has 4 levels of 2-3 resnets).
+  const resnets = blockOut.length * (2 * config.layers_per_block + 1);
+  if (resnets > MAX_VAE_RESNETS) bad('layers_per_block', config.layers_per_block, `a count giving at most ${MAX_VAE_RESNETS} resnets over ${blockOut.length} levels`);
   // Every GroupNorm in the encoder/decoder normalises a block_out_channels width.
   blockOut.forEach((c, i) => {
     if (c % config.norm_num_groups !== 0) {
@@ -152,7 +159,7 @@ export function loadAutoencoderKLConfig(dir: string): AutoencoderKLConfig {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
+    throw new ConfigError(`${file}: not valid JSON (${jsonErrorText(e)})`);
   }
   return parseAutoencoderKLConfig(json, file);
 }

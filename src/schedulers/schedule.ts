@@ -6,7 +6,7 @@
  * where the fixtures allow checking.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../errors.js';
+import { ConfigError, OptionsError, describeValue, jsonErrorText } from '../errors.js';
 import { fma32 } from '../tensor/fma32.js';
 
 const f = Math.fround;
@@ -42,6 +42,9 @@ export interface SchedulerConfig {
   readonly timestepType?: 'discrete' | 'continuous';
 }
 
+/** Largest num_train_timesteps accepted. */
+export const MAX_TRAIN_TIMESTEPS = 1_000_000;
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Validates a parsed scheduler_config.json. Unknown keys are ignored; bad values raise ConfigError naming file and field. */
@@ -52,7 +55,7 @@ export function parseSchedulerConfig(json: unknown, file: string): SchedulerConf
   const o = json as Record<string, unknown>;
   const out: Mutable<SchedulerConfig> = {};
   const bad = (key: string, want: string): never => {
-    throw new ConfigError(`${file}: ${key} must be ${want}, got ${JSON.stringify(o[key])}`);
+    throw new ConfigError(`${file}: ${key} must be ${want}, got ${describeValue(o[key])}`);
   };
   const has = (key: string) => o[key] !== undefined;
   const num = (key: string, check: (v: number) => boolean, want: string): number | undefined => {
@@ -77,7 +80,8 @@ export function parseSchedulerConfig(json: unknown, file: string): SchedulerConf
     if (typeof o._class_name !== 'string') bad('_class_name', 'a string');
     out.className = o._class_name as string;
   }
-  out.numTrainTimesteps = num('num_train_timesteps', (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
+  // Bounded: the schedulers allocate several float tables of this length (every released model uses 1000).
+  out.numTrainTimesteps = num('num_train_timesteps', (v) => Number.isInteger(v) && v >= 1 && v <= MAX_TRAIN_TIMESTEPS, `an integer in [1, ${MAX_TRAIN_TIMESTEPS}]`);
   out.betaStart = num('beta_start', (v) => v > 0 && v < 1, 'a number in (0, 1)');
   out.betaEnd = num('beta_end', (v) => v > 0 && v < 1, 'a number in (0, 1)');
   out.betaSchedule = oneOf('beta_schedule', ['linear', 'scaled_linear', 'squaredcos_cap_v2'] as const);
@@ -102,6 +106,9 @@ export function parseSchedulerConfig(json: unknown, file: string): SchedulerConf
   out.useKarrasSigmas = bool('use_karras_sigmas');
   if (out.useKarrasSigmas) bad('use_karras_sigmas', 'false (Karras sigmas are not supported)');
   out.timestepType = oneOf('timestep_type', ['discrete', 'continuous'] as const);
+  if (out.stepsOffset !== undefined && out.stepsOffset >= (out.numTrainTimesteps ?? 1000)) {
+    bad('steps_offset', `less than num_train_timesteps (${out.numTrainTimesteps ?? 1000})`);
+  }
   if (out.betaStart !== undefined && out.betaEnd !== undefined && out.betaEnd < out.betaStart) {
     bad('beta_end', `>= beta_start (${out.betaStart})`);
   }
@@ -124,7 +131,7 @@ export function readSchedulerConfig(file: string): SchedulerConfig {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(`${file}: invalid JSON (${(e as Error).message})`, { cause: e });
+    throw new ConfigError(`${file}: invalid JSON (${jsonErrorText(e)})`, { cause: e });
   }
   return parseSchedulerConfig(json, file);
 }
@@ -243,7 +250,7 @@ export function spacedTimesteps(
 ): number[] {
   const T = numTrainTimesteps;
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`setTimesteps: number of steps must be a positive integer, got ${n}`);
-  if (n > T) throw new RangeError(`setTimesteps: ${n} steps exceed num_train_timesteps=${T}`);
+  if (n > T) throw new OptionsError(`${n} denoising steps exceed the scheduler's num_train_timesteps (${T}); use at most ${T} steps`);
   let ts: number[];
   if (spacing === 'linspace') {
     ts = linspaceF64(0, T - 1, n).reverse();
@@ -259,6 +266,11 @@ export function spacedTimesteps(
     const len = Math.ceil((0 - T) / -ratio);
     ts = [];
     for (let i = 0; i < len; i++) ts.push(roundHalfEven(T + i * delta) - 1);
+  }
+  // DDIM indexes ᾱ by these timesteps; a large steps_offset (or n = T with "leading" spacing, where diffusers
+  // itself fails with an IndexError) would index past the table in the middle of a run instead of here.
+  if (integer && ts.some((t) => t < 0 || t >= T)) {
+    throw new ConfigError(`scheduler_config.json: ${n} "${spacing}"-spaced steps with steps_offset ${stepsOffset} give timestep ${ts.find((t) => t < 0 || t >= T)}, outside [0, ${T}) (num_train_timesteps); use fewer steps or a smaller steps_offset`);
   }
   return ts;
 }

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TokenizerError } from '../errors.js';
+import { TokenizerError, describeValue } from '../errors.js';
 
 /** An added token (special tokens and `added_tokens_decoder` entries): split out of the text, never BPE-merged. */
 interface AddedToken {
@@ -84,6 +84,9 @@ function cleanUpTokenization(s: string): string {
     .replaceAll(" ' ", "'").replaceAll(" n't", "n't").replaceAll(" 'm", "'m").replaceAll(" 's", "'s")
     .replaceAll(" 've", "'ve").replaceAll(" 're", "'re");
 }
+
+/** Largest model_max_length accepted (CLIP text encoders have 77 positions; this leaves wide room). */
+export const MAX_MODEL_MAX_LENGTH = 65536;
 
 function fail(file: string, problem: string): never {
   throw new TokenizerError(`${file}: ${problem}`);
@@ -196,7 +199,7 @@ export class CLIPTokenizer {
     const encoder = new Map<string, number>();
     for (const [tok, id] of Object.entries(vocabJson)) {
       if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
-        fail(vocabFile, `token ${JSON.stringify(tok)} has id ${JSON.stringify(id)}, expected a non-negative integer`);
+        fail(vocabFile, `token ${describeValue(tok)} has id ${describeValue(id)}, expected a non-negative integer`);
       }
       encoder.set(tok, id);
     }
@@ -208,12 +211,14 @@ export class CLIPTokenizer {
     const specialMap = readJsonObject(mapFile, false) ?? {};
 
     const maxLength = config.model_max_length;
-    if (typeof maxLength !== 'number' || !Number.isInteger(maxLength) || maxLength < 2) {
-      fail(configFile, `model_max_length must be an integer >= 2, got ${JSON.stringify(maxLength)}`);
+    // Bounded because encodePadded allocates model_max_length ids: a hostile 1e12 must not exhaust memory.
+    // transformers' "no limit" placeholder (1e30) is refused too: the pipelines pad to this length.
+    if (typeof maxLength !== 'number' || !Number.isInteger(maxLength) || maxLength < 2 || maxLength > MAX_MODEL_MAX_LENGTH) {
+      fail(configFile, `model_max_length must be an integer >= 2 and <= ${MAX_MODEL_MAX_LENGTH}, got ${describeValue(maxLength)}`);
     }
     const side = (key: string): 'left' | 'right' => {
       const v = config[key] ?? 'right';
-      if (v !== 'left' && v !== 'right') fail(configFile, `${key} must be "left" or "right", got ${JSON.stringify(v)}`);
+      if (v !== 'left' && v !== 'right') fail(configFile, `${key} must be "left" or "right", got ${describeValue(v)}`);
       return v;
     };
 

@@ -57,6 +57,7 @@ function findWeightFiles(dir: string, variant?: string): string[] {
       }
       files.add(f);
     }
+    if (files.size === 0) throw new WeightsError(`${indexFile}: "weight_map" is empty, so it names no shard files`);
     for (const f of files) if (!existsSync(join(dir, f))) throw new WeightsError(`${indexFile}: names shard "${f}", which is missing`);
     return [...files].sort().map((f) => join(dir, f));
   }

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, describeValue, jsonErrorText } from '../errors.js';
 
 /** Pipeline classes whose folders this library can run (img2img folders hold the same components). */
 export const PIPELINE_CLASSES = [
@@ -104,7 +104,7 @@ export function readJsonObject(file: string): JsonObject {
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
+    throw new ConfigError(`${file}: not valid JSON (${jsonErrorText(e)})`);
   }
   if (!isObject(parsed)) throw new ConfigError(`${file}: must hold a JSON object, found ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`);
   return parsed;
@@ -113,12 +113,12 @@ export function readJsonObject(file: string): JsonObject {
 /** A model_index.json entry: ["library", "Class"], or [null, null] for an absent component. */
 function parseEntry(indexFile: string, key: string, value: unknown): { library: string; className: string } | null {
   if (!Array.isArray(value) || value.length !== 2) {
-    throw new ConfigError(`${indexFile}: "${key}" must be ["library", "ClassName"] or [null, null], found ${JSON.stringify(value)}`);
+    throw new ConfigError(`${indexFile}: "${key}" must be ["library", "ClassName"] or [null, null], found ${describeValue(value)}`);
   }
   const [library, className] = value as unknown[];
   if (library === null && className === null) return null;
   if (typeof library !== 'string' || typeof className !== 'string' || library === '' || className === '') {
-    throw new ConfigError(`${indexFile}: "${key}" must be ["library", "ClassName"] or [null, null], found ${JSON.stringify(value)}`);
+    throw new ConfigError(`${indexFile}: "${key}" must be ["library", "ClassName"] or [null, null], found ${describeValue(value)}`);
   }
   return { library, className };
 }
@@ -190,19 +190,19 @@ export function openModelFolder(dir: string): ModelFolder {
   let sampleSize = unet.config['sample_size'];
   if (Array.isArray(sampleSize) && sampleSize.length === 2 && sampleSize[0] === sampleSize[1]) sampleSize = sampleSize[0];
   if (!positiveInteger(sampleSize)) {
-    throw new ConfigError(`${unet.configFile}: "sample_size" must be a positive integer (the native latent size), found ${JSON.stringify(sampleSize)}`);
+    throw new ConfigError(`${unet.configFile}: "sample_size" must be a positive integer (the native latent size), found ${describeValue(sampleSize)}`);
   }
   // AutoencoderKL's default block_out_channels is (64,), i.e. no downsampling.
   const blockOut = vae.config['block_out_channels'] ?? [64];
   if (!Array.isArray(blockOut) || blockOut.length === 0 || !blockOut.every(positiveInteger)) {
-    throw new ConfigError(`${vae.configFile}: "block_out_channels" must be a non-empty list of positive integers, found ${JSON.stringify(blockOut)}`);
+    throw new ConfigError(`${vae.configFile}: "block_out_channels" must be a non-empty list of positive integers, found ${describeValue(blockOut)}`);
   }
   const vaeScaleFactor = 2 ** (blockOut.length - 1);
 
   let forceZerosForEmptyPrompt = false;
   if (isXlPipeline) {
     const v = index['force_zeros_for_empty_prompt'] ?? true;
-    if (typeof v !== 'boolean') throw new ConfigError(`${indexFile}: "force_zeros_for_empty_prompt" must be true or false, found ${JSON.stringify(v)}`);
+    if (typeof v !== 'boolean') throw new ConfigError(`${indexFile}: "force_zeros_for_empty_prompt" must be true or false, found ${describeValue(v)}`);
     forceZerosForEmptyPrompt = v;
   }
   const version = index['_diffusers_version'];

@@ -4,8 +4,8 @@
  * Every number taken from a file is bounds-checked before anything is allocated from it, so a
  * hostile header fails with a WeightsError naming the file instead of exhausting memory.
  */
-import { closeSync, fstatSync, openSync, readSync, renameSync, writeFileSync, rmSync } from 'node:fs';
-import { WeightsError } from '../errors.js';
+import { closeSync, constants, fstatSync, openSync, readSync, renameSync, writeFileSync, rmSync } from 'node:fs';
+import { WeightsError, describeValue } from '../errors.js';
 
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -56,12 +56,15 @@ function fail(file: string, problem: string): never {
 export function readSafetensorsHeader(file: string): SafetensorsHeader {
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    // O_NONBLOCK: opening a FIFO planted under a weights name must not block forever; it is refused below.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     fail(file, `cannot open (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
   try {
-    const fileSize = fstatSync(fd).size;
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) fail(file, 'is not a regular file');
+    const fileSize = stat.size;
     if (fileSize < 8) fail(file, `not a safetensors file: ${fileSize} bytes, shorter than the 8-byte header length`);
     const lenBuf = Buffer.alloc(8);
     readSync(fd, lenBuf, 0, 8, 0);
@@ -96,14 +99,14 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
       const entry = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
       if (typeof entry !== 'object' || entry === null) fail(file, `tensor "${name}": entry is not an object`);
       const dtype = entry.dtype;
-      if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) fail(file, `tensor "${name}": unsupported dtype ${JSON.stringify(dtype)}`);
+      if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) fail(file, `tensor "${name}": unsupported dtype ${describeValue(dtype)}`);
       const shape = entry.shape;
       if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-        fail(file, `tensor "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+        fail(file, `tensor "${name}": shape ${describeValue(shape)} is not a list of non-negative integers`);
       }
       const offsets = entry.data_offsets;
       if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-        fail(file, `tensor "${name}": data_offsets ${JSON.stringify(offsets)} is not a pair of non-negative integers`);
+        fail(file, `tensor "${name}": data_offsets ${describeValue(offsets)} is not a pair of non-negative integers`);
       }
       const [begin, end] = offsets as [number, number];
       if (end < begin) fail(file, `tensor "${name}": data_offsets [${begin}, ${end}] end before they begin`);
@@ -111,7 +114,7 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
       let count = 1;
       for (const d of shape as number[]) {
         count *= d;
-        if (!Number.isSafeInteger(count)) fail(file, `tensor "${name}": shape ${JSON.stringify(shape)} is too large`);
+        if (!Number.isSafeInteger(count)) fail(file, `tensor "${name}": shape ${describeValue(shape)} is too large`);
       }
       const expected = count * DTYPE_BYTES[dtype as SafetensorsDType];
       if (expected !== end - begin) {
