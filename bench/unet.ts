@@ -202,6 +202,17 @@ async function memoryCheck(dir: string, prepack: boolean, fp32Bytes: number): Pr
     `${dtype} weights, prepacking ${prepack ? 'on ' : 'off'}: load ${load.toFixed(1)} s, RSS after load ${x(after)} (+${(after - before) / 2 ** 30 > 0 ? ((after - before) / 2 ** 30).toFixed(2) : '0'} GiB), ` +
       `peak during load ${x(peakLoad)}; after a 16x16 forward (${fwd.toFixed(1)} s) RSS ${x(process.memoryUsage().rss)}, peak ${x(peakBytes())}; one float32 copy = ${(fp32Bytes / 2 ** 30).toFixed(2)} GiB`,
   );
+  if (process.env.UNET_BENCH_TIME_FORWARD) {
+    // Cost of running with these weights (half weights: the per-layer Cast): the 64×64 forward, timed twice.
+    const f = feeds();
+    const times: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const t = performance.now();
+      await session.run(f);
+      times.push((performance.now() - t) / 1000);
+    }
+    console.log(`${dtype} weights: 64x64 batch-2 forward ${times.map((x) => x.toFixed(2)).join(', ')} s; RSS ${x(process.memoryUsage().rss)}, peak ${x(peakBytes())}`);
+  }
   await session.release();
 }
 
