@@ -138,7 +138,8 @@ export function mutateSafetensors(original: Buffer, rng: Rng): BinaryMutation {
       return { kind: 'st-shape-changed', detail: `${name} shape ${JSON.stringify(shape)} -> ${JSON.stringify(v)}`, ...fromHeader(header, parts.data) };
     }
     case 11: {
-      const renamed = rng.pick([`${name}.x`, name.replace('weight', 'bias'), name.toUpperCase(), `model.${name}`, '']);
+      let renamed = rng.pick([`${name}.x`, name.replace('weight', 'bias'), name.toUpperCase(), `model.${name}`, '']);
+      if (renamed === name || (renamed !== '' && header[renamed] !== undefined)) renamed = `${name}.x`;
       delete header[name];
       header[renamed] = entry;
       return { kind: 'st-tensor-renamed', detail: `${name} -> ${renamed}`, ...fromHeader(header, parts.data) };

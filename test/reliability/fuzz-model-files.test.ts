@@ -218,7 +218,7 @@ test('fuzz: sharded weights and their index.json', { timeout: 60_000 }, async ()
       const map = { ...weightMap };
       const key = rng.pick(keys);
       map[key] = rng.pick(['model-00009-of-00003.safetensors', '../text_encoder/model.safetensors', '/etc/passwd', 'sub/model.safetensors', '.hidden', '..', '', 'model.safetensors\u0000']);
-      m = { kind: op === 1 ? 'index-names-missing-shard' : 'index-names-missing-shard', detail: `${key} -> ${JSON.stringify(map[key])}`, content: JSON.stringify({ weight_map: map }) };
+      m = { kind: 'index-names-missing-shard', detail: `${key} -> ${JSON.stringify(map[key])}`, content: JSON.stringify({ weight_map: map }) };
     } else if (op === 3) {
       m = { kind: 'index-empty-map', detail: 'weight_map {}', content: rng.pick(['{"weight_map": {}}', '{"metadata": {}}', '{"weight_map": []}', '{"weight_map": null}']) };
     } else if (op === 4) {
