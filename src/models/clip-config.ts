@@ -4,7 +4,8 @@
  * transformers' defaults; a full `CLIPConfig` (model_type "clip") contributes its `text_config`, as
  * `CLIPTextConfig.from_pretrained` does. `architectures` decides whether a `text_projection` exists.
  */
-import { readFileSync } from 'node:fs';
+import { readTextFile } from '../weights/read-text-file.js';
+
 import { join } from 'node:path';
 import { ConfigError, describeValue, jsonErrorText } from '../errors.js';
 
@@ -133,7 +134,7 @@ export function loadCLIPTextConfig(dir: string, options: ParseCLIPTextConfigOpti
   const file = join(dir, 'config.json');
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextFile(file);
   } catch {
     throw new ConfigError(`${file}: cannot read the text encoder config`);
   }

@@ -5,7 +5,8 @@
  * resolved into lists the way `__init__` does, including the legacy quirk that `attention_head_dim` is
  * really the number of heads when `num_attention_heads` is absent (diffusers issue #2011).
  */
-import { readFileSync } from 'node:fs';
+import { readTextFile } from '../weights/read-text-file.js';
+
 import { join } from 'node:path';
 import { ConfigError, describeValue } from '../errors.js';
 import { ACTIVATIONS, type ActivationName } from './activations.js';
@@ -267,7 +268,7 @@ export function readUNetConfig(dir: string): UNet2DConditionConfig {
   const file = join(dir, 'config.json');
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextFile(file);
   } catch {
     throw new ConfigError(`${file}: missing (a diffusers unet folder needs config.json)`);
   }

@@ -4,7 +4,8 @@
  * take diffusers' defaults. `use_quant_conv` / `use_post_quant_conv` / `mid_block_add_attention` are later
  * diffusers additions; accepting them (default true, the v0.27 behaviour) lets newer VAE folders load.
  */
-import { readFileSync } from 'node:fs';
+import { readTextFile } from '../weights/read-text-file.js';
+
 import { join } from 'node:path';
 import { ConfigError, describeValue, jsonErrorText } from '../errors.js';
 import { ACTIVATIONS, type ActivationName } from './activations.js';
@@ -151,7 +152,7 @@ export function loadAutoencoderKLConfig(dir: string): AutoencoderKLConfig {
   const file = join(dir, 'config.json');
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextFile(file);
   } catch {
     throw new ConfigError(`${file}: cannot read the VAE config`);
   }

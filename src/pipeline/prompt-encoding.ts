@@ -10,7 +10,8 @@
  *
  * Results are cached per prompt text: AccDiffusion's patch prompts repeat across windows and steps.
  */
-import { readFileSync } from 'node:fs';
+import { readTextFile } from '../weights/read-text-file.js';
+
 import { join } from 'node:path';
 import { ConfigError, OptionsError } from '../errors.js';
 import type { Device } from '../engine/providers.js';
@@ -298,7 +299,7 @@ export async function createPromptEncoder(modelDir: string, options: CreatePromp
   const file = join(modelDir, 'model_index.json');
   let modelIndex: unknown;
   try {
-    modelIndex = JSON.parse(readFileSync(file, 'utf8'));
+    modelIndex = JSON.parse(readTextFile(file));
   } catch (e) {
     throw new ConfigError(`${file}: cannot read model_index.json (${(e as Error).message})`);
   }

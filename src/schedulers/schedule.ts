@@ -5,7 +5,8 @@
  * Arithmetic follows torch/numpy's float32 and float64 steps so that results match diffusers bit for bit
  * where the fixtures allow checking.
  */
-import { readFileSync } from 'node:fs';
+import { readTextFile } from '../weights/read-text-file.js';
+
 import { ConfigError, OptionsError, describeValue, jsonErrorText } from '../errors.js';
 import { fma32 } from '../tensor/fma32.js';
 
@@ -123,7 +124,7 @@ export function parseSchedulerConfig(json: unknown, file: string): SchedulerConf
 export function readSchedulerConfig(file: string): SchedulerConfig {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextFile(file);
   } catch (e) {
     throw new ConfigError(`${file}: cannot read scheduler config (${(e as Error).message})`, { cause: e });
   }

@@ -6,7 +6,8 @@
  * Hand-written because @huggingface/tokenizers 0.2.0 does not match the slow tokenizer's normalisation
  * (its BertNormalizer keeps unassigned code points and does not space out supplementary-plane CJK ideographs).
  */
-import { readFileSync } from 'node:fs';
+import { readTextFile } from '../weights/read-text-file.js';
+
 import { join } from 'node:path';
 import { TokenizerError, describeValue } from '../errors.js';
 
@@ -95,7 +96,7 @@ function fail(file: string, problem: string): never {
 function readText(file: string, required: boolean): string | undefined {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !required) return undefined;

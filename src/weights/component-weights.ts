@@ -7,7 +7,8 @@
  * resolves symlinks before checking; Hugging Face cache snapshots are symlinks into ../../blobs. So every
  * file is resolved to its real path here, and the session's folder is the one real folder holding them.
  */
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { readTextFile } from './read-text-file.js';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { WeightsError } from '../errors.js';
 import type { WeightLookup, WeightRef } from '../graph/module.js';
@@ -44,7 +45,7 @@ function findWeightFiles(dir: string, variant?: string): string[] {
     const indexFile = join(dir, idx[0]!);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(readFileSync(indexFile, 'utf8'));
+      parsed = JSON.parse(readTextFile(indexFile));
     } catch {
       throw new WeightsError(`${indexFile}: not valid JSON`);
     }

@@ -5,7 +5,8 @@
  * only checks the layout and derives the few facts every family shares (latent and pixel size, VAE factor, number
  * of text encoders, whether the UNet takes SDXL's text_time conditioning). No weights are read here.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readTextFile } from './read-text-file.js';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, describeValue, jsonErrorText } from '../errors.js';
 
@@ -95,7 +96,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 export function readJsonObject(file: string): JsonObject {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new ConfigError(code === 'ENOENT' ? `${file}: file is missing` : `${file}: cannot read (${code ?? String(e)})`);

@@ -8,7 +8,8 @@
  * $HUGGINGFACE_HUB_CACHE, then $HF_HOME/hub, then $XDG_CACHE_HOME/huggingface/hub, then ~/.cache/huggingface/hub.
  * Nothing is downloaded: this library never touches the network.
  */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { readTextFile } from './read-text-file.js';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
@@ -99,7 +100,7 @@ export function resolveModel(spec: string, options: ResolveModelOptions = {}): s
     const refFile = join(repoDir, 'refs', ...parts);
     let ref: string | undefined;
     try {
-      ref = readFileSync(refFile, 'utf8').trim();
+      ref = readTextFile(refFile).trim();
     } catch {
       throw notFound(`revision "${revision}" of ${repoId}: no ref file ${refFile} (from ${cache.from}; ${availableNote})`);
     }

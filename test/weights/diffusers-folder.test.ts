@@ -232,3 +232,22 @@ test('errors: component configs missing, invalid or without a usable sample_size
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a FIFO or an oversized file under a config name is refused without blocking or reading it', async () => {
+  const { mkdtempSync, cpSync, rmSync, writeFileSync } = await import('node:fs');
+  const { execFileSync } = await import('node:child_process');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { readTextFile } = await import('../../src/weights/read-text-file.js');
+  const { openModelFolder } = await import('../../src/weights/diffusers-folder.js');
+  const { ConfigError } = await import('../../src/errors.js');
+  const { tinySd } = await import('../helpers/paths.js');
+  const dir = mkdtempSync(join(tmpdir(), 'acc-fifo-'));
+  cpSync(tinySd, dir, { recursive: true });
+  rmSync(join(dir, 'unet', 'config.json'));
+  execFileSync('mkfifo', [join(dir, 'unet', 'config.json')]);
+  assert.throws(() => openModelFolder(dir), (e: unknown) => e instanceof ConfigError && /not a regular file/.test((e as Error).message));
+  writeFileSync(join(dir, 'big.txt'), Buffer.alloc(2048, 32));
+  assert.throws(() => readTextFile(join(dir, 'big.txt'), 1024), /larger than 1024 bytes/);
+  rmSync(dir, { recursive: true, force: true });
+});
