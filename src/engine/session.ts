@@ -13,6 +13,11 @@ export interface SessionOptions {
   readonly device?: Device;
   /** Intra-op threads (default: onnxruntime's choice, one per core). */
   readonly threads?: number;
+  /**
+   * onnxruntime's CPU memory arena (default on). The arena keeps the largest blocks it ever allocated; a
+   * session fed many input shapes (the VAE decoder) grows with each, so it can be turned off there.
+   */
+  readonly memoryArena?: boolean;
 }
 
 /** An input value: float32 tensors, or int64 ids/timesteps. */
@@ -30,6 +35,7 @@ export class ModelSession {
       // onnxruntime warns about each of them.
       logSeverityLevel: 3,
       ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+      ...(options.memoryArena === false ? { enableCpuMemArena: false } : {}),
       extra: { session: { model_external_initializers_file_folder_path: options.weightsDir } },
     });
     return new ModelSession(session);

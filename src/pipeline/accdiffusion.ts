@@ -9,7 +9,7 @@
  * - attn-sf / scalecrafter: the plain loop at the target size with entropy-scaled self-attention
  *   (attn-sf.ts) or early re-dilated convs and noise-damped CFG (scalecrafter.ts).
  */
-import { AbortedError, OptionsError } from '../errors.js';
+import { AbortedError, NumericsError, OptionsError } from '../errors.js';
 import { createScheduler, type Scheduler } from '../schedulers/index.js';
 import { interpolateBicubic, mean, restandardize, std } from '../tensor/ops.js';
 import type { RandomSource } from '../tensor/random.js';
@@ -29,7 +29,7 @@ import type { GenerateResult, GenerationReport, StageResult, TokenMask, Window }
 import { inputDivisorAt } from './scheduler-scaling.js';
 import { runScaleCrafter } from './scalecrafter.js';
 import { planStages, type StageSize } from './stages.js';
-import { decodeLatents, latentsToImage } from './tiled-decode.js';
+import { decodeToImage } from './tiled-decode.js';
 import type { UNetRunner } from './unet-runner.js';
 import { assertFinite, runUpscaleStage, type PatchWindows } from './upscale-stage.js';
 import { getViews, mdViews, type RandInt, type View } from './views.js';
@@ -133,18 +133,20 @@ export async function generate(components: Components, options: GenerateOptions,
     const t = now();
     const scaled = tensor(latents.shape, Float32Array.from(latents.data, (v) => v / components.vaeConfig.scaling_factor));
     const tileLatent = folder.nativeLatentSize;
-    const whole = Math.max(latents.shape[2]!, latents.shape[3]!) <= 2 * tileLatent;
-    let tiles = 0;
-    const pixels = await decodeLatents(
-      scaled,
-      async (tile) => {
-        emit({ type: 'decode', stage, tile: ++tiles, tiles: 0 });
-        return (await components.vaeDecoder.run({ latent_sample: tile })).sample!;
-      },
-      { tileLatent: whole ? Math.max(latents.shape[2]!, latents.shape[3]!) : tileLatent, overlapLatent: whole ? 0 : Math.floor(tileLatent / 4), ...(ctx.signal ? { signal: ctx.signal } : {}) },
-    );
-    const [, , H, W] = pixels.shape as [number, number, number, number];
-    return { image: { width: W, height: H, rgb: latentsToImage(pixels) }, seconds: now() - t };
+    // Larger than native: native-size tiles (one decoder input shape, activations the size of one tile).
+    const whole = Math.max(latents.shape[2]!, latents.shape[3]!) <= tileLatent;
+    try {
+      const image = await decodeToImage(scaled, async (tile) => (await components.vaeDecoder.run({ latent_sample: tile })).sample!, {
+        tileLatent: whole ? Math.max(latents.shape[2]!, latents.shape[3]!) : tileLatent,
+        overlapLatent: whole ? 0 : Math.floor(tileLatent / 4),
+        onTile: (tile, tiles) => emit({ type: 'decode', stage, tile, tiles }),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
+      return { image, seconds: now() - t };
+    } catch (e) {
+      if (e instanceof NumericsError) throw new NumericsError(`stage ${stage}: ${e.message}`);
+      throw e;
+    }
   };
   let anchorMean = resumed?.state.anchorMean ?? 0;
   let anchorStd = resumed?.state.anchorStd ?? 1;

@@ -64,7 +64,7 @@ export class Components {
     const vae = new AutoencoderKL(vaeConfig);
     const vaeWeights = openComponentWeights(folder.vae.dir);
     bindVaeWeights(vae, vaeWeights);
-    const vaeDecoder = await ModelSession.create(buildVaeDecodeGraph(vae).toModelProto(), { weightsDir: vaeWeights.weightsDir, ...session });
+    const vaeDecoder = await ModelSession.create(buildVaeDecodeGraph(vae).toModelProto(), { weightsDir: vaeWeights.weightsDir, memoryArena: false, ...session });
     emit({ type: 'load', component: 'vae', done: true });
 
     const schedulerConfig = parseSchedulerConfig(folder.scheduler.config, folder.scheduler.configFile);

@@ -155,3 +155,26 @@ test('NaN or Inf in the latents or in a decoded tile is a NumericsError; bad til
 after(async () => {
   if (cached) await (await cached).session.release();
 });
+
+test('decodeToImage (band by band, straight to 8-bit) equals latentsToImage(decodeLatents()) exactly', async () => {
+  const { decodeToImage, decodeLatents, latentsToImage } = await import('../../src/pipeline/tiled-decode.js');
+  const { TorchGenerator } = await import('../../src/tensor/torch-generator.js');
+  const z = new TorchGenerator(5).randn([1, 4, 23, 37]);
+  // a stand-in decoder: ×4 nearest upsample of a channel mix, values beyond [-1, 1] to exercise clamping
+  const decode = async (t: { data: Float32Array; shape: readonly number[] }) => {
+    const [, , h, w] = t.shape as [number, number, number, number];
+    const out = new Float32Array(3 * h * 4 * w * 4);
+    for (let c = 0; c < 3; c++) for (let y = 0; y < h * 4; y++) for (let x = 0; x < w * 4; x++) {
+      const src = (y >> 2) * w + (x >> 2);
+      out[c * h * 16 * w + y * w * 4 + x] = 0.7 * t.data[c * h * w + src]! - 0.4 * t.data[((c + 1) % 4) * h * w + src]! + 0.01 * (x % 5);
+    }
+    return { data: out, shape: [1, 3, h * 4, w * 4] };
+  };
+  for (const [tile, overlap] of [[8, 2], [10, 3], [64, 0]] as const) {
+    const want = latentsToImage(await decodeLatents(z, decode, { tileLatent: tile, overlapLatent: overlap }));
+    const got = await decodeToImage(z, decode, { tileLatent: tile, overlapLatent: overlap });
+    assert.equal(got.width, 37 * 4);
+    assert.equal(got.height, 23 * 4);
+    assert.ok(Buffer.from(got.rgb).equals(Buffer.from(want)), `tile ${tile} overlap ${overlap}`);
+  }
+});

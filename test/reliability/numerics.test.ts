@@ -61,7 +61,7 @@ async function expectNumericsError(model: string, pattern: RegExp): Promise<void
 
 test('VAE decoder weights that overflow float32: NumericsError naming the VAE decode', { timeout: 180_000 }, async () => {
   const model = poisonedModel('poisoned-vae', 'vae', 'decoder.conv_in.weight', (w) => w.fill(3e38));
-  await expectNumericsError(model, /^error: VAE decode: tile 1 of \d+ \(latent rows .*\) decoded to (NaN|-?Infinity) pixels/);
+  await expectNumericsError(model, /^error: stage 1: VAE decode: tile 1 of \d+ \(latent rows .*\) decoded to (NaN|-?Infinity) pixels/);
 });
 
 test('a NaN in the UNet weights: NumericsError naming the stage and step', { timeout: 180_000 }, async () => {
