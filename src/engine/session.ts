@@ -36,7 +36,14 @@ export class ModelSession {
       logSeverityLevel: 3,
       ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
       ...(options.memoryArena === false ? { enableCpuMemArena: false } : {}),
-      extra: { session: { model_external_initializers_file_folder_path: options.weightsDir } },
+      extra: {
+        session: {
+          model_external_initializers_file_folder_path: options.weightsDir,
+          // Measured on the SD1.5-size UNet (bench:unet, 2 threads): 13.6 s/forward without weight prepacking,
+          // 16.1 s with it, and the same peak memory; prepacking also keeps a second, repacked copy of the weights.
+          'session.disable_prepacking': '1',
+        },
+      },
     });
     return new ModelSession(session);
   }
