@@ -13,6 +13,22 @@
  * the mid block and the first up block); SD 1.5 at 4x uses the repository's published
  * "sd1.5_2048x2048_test" ND-CFG list, the one its config names is not public. Only integer dilations
  * (every preset is integer; the fallback rounds up).
+ *
+ * Fallback (any other model, size or aspect), with D = ⌈scale⌉ and j = how many levels a UNet level sits
+ * above the deepest one (the mid block counts as j = 0):
+ * - Main model: the ladder D − j (SDXL 4x: 4, 3, 2; every 2x list: 2 on the deepest level only), on each
+ *   level's down resnets + downsampler and up resnets + upsampler; levels where D − j < 2 are left alone.
+ * - ND-CFG (§3.3) only above 2x, as in every published 4x config and no 2x one. Its unconditional
+ *   ("damped") model dilates the deepest level and the mid block only, the common core of the published
+ *   ND-CFG lists, so it is never more dilated than the main model at any conv: the point of ND-CFG is
+ *   ε_u^damped + w·(ε_c^dilated − ε_u^dilated), the unconditional term from the model that still denoises
+ *   (the shallow, high-resolution levels undilated) and the guidance direction from the re-dilated one.
+ * - Steps: 30 of 50 up to 2x (SD 1.5 / SDXL 2x, no ramp); above 2x 35 of 50 with the ramp for both the
+ *   dilation and ND-CFG (SD 1.5 / SDXL 4x; every published config has ndcfg_tau = dilate_tau: past
+ *   dilate_tau the "damped" model would be more dilated than the guided one).
+ * The ramp lowers listed dilations to no less than 2 while dilated; a conv a list leaves out stays at 1
+ * (dilationAt), or the damped model would get every other conv of the main list at 2, level 0 included,
+ * and denoise no better than the main one: at 4x on models/shapes-xl that gave pure noise.
  */
 import { redilatableConvs, type UNet2DConditionModel } from '../models/unet-2d-condition.js';
 
@@ -84,7 +100,10 @@ export interface ReDilationPlan {
   readonly dilateSteps: number;
   /** Conv path → dilation of ND-CFG's unconditional prediction; empty map = the plain UNet. */
   readonly ndcfgDilations: ReadonlyMap<string, number>;
-  /** Steps using noise-damped CFG (0: plain CFG throughout). */
+  /**
+   * Steps using noise-damped CFG (0: plain CFG throughout). The run uses ND-CFG only while the main
+   * prediction is dilated and never lets the damped model out-dilate it (scalecrafter.ts).
+   */
   readonly ndcfgSteps: number;
   readonly progressive: boolean;
 }
@@ -118,18 +137,12 @@ export function resolveLevelRule(model: UNet2DConditionModel, rule: LevelRule): 
   return out;
 }
 
-/**
- * Fallback for models and sizes without a preset, generalising the presets: with D = ⌈scale⌉, the level
- * j steps above the deepest one is dilated by D − j where that is at least 2 (down resnets and
- * downsampler, up resnets and upsampler; the mid block counts as the deepest), for the first 60% of the
- * steps (30 of 50, as the 2x presets); above 2x, ramped down as the 4x presets do, with ND-CFG for 70%
- * of the steps whose unconditional model dilates the deepest level only.
- */
+/** The fallback's level rule (file header): D − j on level j above the deepest; `deepestOnly`: j = 0 only. */
 function fallbackRule(levels: number, D: number, deepestOnly: boolean): LevelRule {
   const down: Record<number, number> = {};
   const up: Record<number, number> = {};
-  for (let j = 0; j < levels; j++) {
-    const d = deepestOnly && j > 0 ? 1 : D - j;
+  for (let j = 0; j < (deepestOnly ? 1 : levels); j++) {
+    const d = D - j;
     if (d < 2) continue;
     down[levels - 1 - j] = d;
     up[j] = d;
@@ -162,21 +175,23 @@ export function reDilationPlan(model: UNet2DConditionModel, latentHeight: number
   const D = Math.ceil(scale);
   const levels = model.config.block_out_channels.length;
   const big = D > 2;
+  const tau = toSteps(big ? 35 : 30);
   return {
     source: 'fallback',
     dilations: resolveLevelRule(model, fallbackRule(levels, D, false)),
-    dilateSteps: toSteps(30),
+    dilateSteps: tau,
     ndcfgDilations: big ? resolveLevelRule(model, fallbackRule(levels, D, true)) : new Map(),
-    ndcfgSteps: big ? toSteps(35) : 0,
+    ndcfgSteps: big ? tau : 0,
     progressive: big,
   };
 }
 
 /**
  * Dilation of one conv at step i of a schedule dilated for `tau` steps: its full value d, or with
- * `progressive` ⌈d·(tau − i)/tau⌉ but at least 2 (the reference's ramp); 1 from step tau on.
+ * `progressive` ⌈d·(tau − i)/tau⌉ but at least 2 (the reference's ramp); 1 from step tau on. A conv the
+ * settings do not list (d = 1) stays 1: the reference's floor of 2 only applies to listed convs.
  */
 export function dilationAt(d: number, i: number, tau: number, progressive: boolean): number {
-  if (i >= tau) return 1;
+  if (i >= tau || d <= 1) return 1;
   return progressive ? Math.max(Math.ceil((d * (tau - i)) / tau), 2) : d;
 }

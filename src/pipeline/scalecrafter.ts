@@ -40,6 +40,25 @@ export function dilationFeed(paths: readonly string[], dilations: ReadonlyMap<st
   return { data, shape: [paths.length] };
 }
 
+/** Whether step i uses noise-damped CFG: only while the main prediction is itself re-dilated (§3.3). */
+export function usesNoiseDampedGuidance(plan: ReDilationPlan, i: number): boolean {
+  return i < Math.min(plan.ndcfgSteps, plan.dilateSteps);
+}
+
+/**
+ * The damped (unconditional) model's conv_dilation feed for step i: its own ramp, but at no conv more
+ * dilated than the main model at that step, since ND-CFG takes the unconditional term from the model
+ * with the stronger denoising (the less dilated one).
+ */
+export function dampedDilationFeed(paths: readonly string[], plan: ReDilationPlan, i: number): Feed {
+  const data = BigInt64Array.from(paths, (p) => {
+    const damped = dilationAt(plan.ndcfgDilations.get(p) ?? 1, i, plan.ndcfgSteps, plan.progressive);
+    const main = dilationAt(plan.dilations.get(p) ?? 1, i, plan.dilateSteps, plan.progressive);
+    return BigInt(Math.min(damped, main));
+  });
+  return { data, shape: [paths.length] };
+}
+
 /**
  * ND-CFG: u_vanilla + w·(c − u) per element, then diffusers' guidance_rescale against c (torch.std is
  * unbiased). `raw` is the dilated call's [uncond, cond] pair, `vanillaUncond` the other call's uncond.
@@ -66,7 +85,11 @@ function std(x: Float32Array): number {
   return Math.sqrt(s / (x.length - 1));
 }
 
-/** Denoises at the target size with re-dilation; returns the latents, the UNet rows run and the plan used. */
+/**
+ * Denoises at the target size with re-dilation; returns the latents, the UNet rows run and the plan used.
+ * Unlike the reference loop, a plan whose ndcfg_tau exceeds dilate_tau gets no ND-CFG past dilate_tau
+ * (the published configs never do that; see scalecrafter-settings.ts).
+ */
 export async function runScaleCrafter(a: ScaleCrafterArgs): Promise<{ latents: Tensor; unetCalls: number; plan: ReDilationPlan }> {
   const [, , h, w] = a.latents.shape as [number, number, number, number];
   const timesteps = a.scheduler.timesteps;
@@ -89,9 +112,9 @@ export async function runScaleCrafter(a: ScaleCrafterArgs): Promise<{ latents: T
       const input = a.scheduler.scaleModelInput(x, t, i);
       const main = { conv_dilation: dilationFeed(paths, plan.dilations, i, plan.dilateSteps, plan.progressive) };
       let noise: Tensor;
-      if (i < plan.ndcfgSteps) {
+      if (usesNoiseDampedGuidance(plan, i)) {
         const dilated = await unet.predict(input, t, [a.condition], { guidance: a.guidance, feeds: main });
-        const damped = { conv_dilation: dilationFeed(paths, plan.ndcfgDilations, i, plan.ndcfgSteps, plan.progressive) };
+        const damped = { conv_dilation: dampedDilationFeed(paths, plan, i) };
         // guidance 0 gives the unconditional half exactly
         const vanilla = await unet.predict(input, t, [a.condition], { guidance: 0, feeds: damped });
         noise = noiseDampedGuidance(dilated.raw, vanilla.noise, a.guidance, a.guidanceRescale);

@@ -1,6 +1,6 @@
 /**
  * UNet graph variants for the Attn-SF and ScaleCrafter baselines (issue 6): the run-time re-dilated conv
- * equals ONNX Conv with the dilations attribute; the UNet's redilate option puts conv_dilation-driven convs
+ * equals ONNX Conv with the dilations attribute (d = 1..4, odd and UNet-sized maps, stride 1 and 2); the UNet's redilate option puts conv_dilation-driven convs
  * exactly at the chosen layers and nowhere else, and with every dilation 1 reproduces the plain UNet; the
  * self-attention token-ratio option scales attn1 only, is a no-op at ratio 1, and agrees between the fused
  * and explicit attention paths.
@@ -26,7 +26,7 @@ function nodesOf(g: GraphBuilder): NodeInfo[] {
   return m.graph.node.map((n) => ({ ...n, input: n.input ?? [], output: n.output ?? [], attribute: n.attribute ?? [] }));
 }
 
-test('re-dilated conv equals Conv with dilations=[d,d] (stride 1 and 2, sizes not multiples of d)', async (t) => {
+test('re-dilated conv equals Conv with dilations=[d,d] for d = 1..4 (stride 1 and 2, sizes not multiples of d, UNet-sized maps)', async (t) => {
   const convs = redilatableConvs(model);
   for (const path of ['mid_block.resnets.0.conv1', 'down_blocks.0.downsamplers.0.conv']) {
     const conv = convs.get(path)!;
@@ -34,19 +34,23 @@ test('re-dilated conv equals Conv with dilations=[d,d] (stride 1 and 2, sizes no
     const x = g.input('x', 'float32', [1, conv.inChannels, 'h', 'w']);
     const d = g.input('d', 'int64', []);
     g.output(redilatedConv(g, conv, x, d), 'runtime');
-    const statics = [1, 2, 3].map((k) => g.scope(`static${k}`, () => conv.forward(g, x, k)));
+    const ds = [1, 2, 3, 4];
+    const statics = ds.map((k) => g.scope(`static${k}`, () => conv.forward(g, x, k)));
     statics.forEach((v, k) => g.output(v, `static_${k + 1}`));
     const dilAttrs = nodesOf(g).filter((n) => n.opType === 'Conv').map((n) => (n.attribute.find((a) => a.name === 'dilations')?.ints ?? []).join(','));
-    assert.deepEqual(dilAttrs.sort(), ['1,1', '1,1', '2,2', '3,3']);
+    assert.deepEqual(dilAttrs.sort(), ['1,1', '1,1', '2,2', '3,3', '4,4']);
     const s = await ModelSession.create(g.toModelProto(), { weightsDir: weights.weightsDir, threads: 1 });
-    const input = randomTensor([1, conv.inChannels, 11, 7], rng(3));
-    for (const k of [1, 2, 3]) {
-      const out = await s.run({ x: input, d: { data: BigInt64Array.of(BigInt(k)), shape: [] } });
-      const want = out[`static_${k}`]!;
-      assert.deepEqual(out.runtime!.shape, want.shape, `${path} d=${k}`);
-      const diff = maxAbsDiff(out.runtime!, want);
-      t.diagnostic(`${path} dilation ${k}: shape [${want.shape}], max abs diff ${diff.toExponential(2)}`);
-      assert.ok(diff < 1e-5, `${path} d=${k} differs by ${diff}`);
+    // 11×7: no side a multiple of 2, 3 or 4; 32×32 and 24×40: the maps a 4x/3x latent gives the UNet levels
+    for (const [h, w] of [[11, 7], [32, 32], [24, 40]] as const) {
+      const input = randomTensor([1, conv.inChannels, h, w], rng(3));
+      for (const k of ds) {
+        const out = await s.run({ x: input, d: { data: BigInt64Array.of(BigInt(k)), shape: [] } });
+        const want = out[`static_${k}`]!;
+        assert.deepEqual(out.runtime!.shape, want.shape, `${path} ${h}×${w} d=${k}`);
+        const diff = maxAbsDiff(out.runtime!, want);
+        t.diagnostic(`${path} ${h}×${w} dilation ${k}: shape [${want.shape}], max abs diff ${diff.toExponential(2)}`);
+        assert.ok(diff < 1e-5, `${path} ${h}×${w} d=${k} differs by ${diff}`);
+      }
     }
     await s.release();
   }
