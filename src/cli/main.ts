@@ -97,6 +97,7 @@ export async function runGenerate(cmd: GenerateCommand, io: Required<Pick<MainOp
     if (signal.aborted) throw new AbortedError('interrupted while loading the model');
     const { width, height } = resolveTargetSize(cmd.size, pipeline.model.nativeSize, cmd.force);
     const options: GenerateOptions = {
+      stageImages: cmd.saveStages !== undefined,
       prompt: cmd.prompt,
       negativePrompt: cmd.negativePrompt,
       width,

@@ -132,6 +132,7 @@ export function patchPromptsSvg(width: number, height: number, windows: StageRes
 /** A stage image with its windows and their prompts drawn over it, as PNG. */
 export async function patchPromptsPng(stage: StageResult): Promise<Buffer> {
   const { image, windows, windowPrompts, latents } = stage;
+  if (!image) throw new RangeError(`stage ${stage.stage} was not decoded (GenerateOptions.stageImages)`);
   checkImage(image);
   if (!windows) throw new RangeError(`stage ${stage.stage} has no windows`);
   const factor = image.width / latents.shape[3]!;
@@ -168,11 +169,11 @@ export async function writeStages(dir: string, result: GenerateResult, options: 
     writeFileAtomic(file, data, options);
     written.push(file);
   };
-  for (const s of result.stages) put(`stage-${s.stage}.png`, await encodePng(s.image));
+  for (const s of result.stages) if (s.image) put(`stage-${s.stage}.png`, await encodePng(s.image));
   const first = result.stages[0]?.image ?? result.image;
   for (const m of result.masks) put(maskFileName(m), await maskPng(m, first.width, first.height));
   for (const s of result.stages) {
-    if (s.windows && s.windows.length > 0) put(`patch-prompts-stage-${s.stage}.png`, await patchPromptsPng(s));
+    if (s.image && s.windows && s.windows.length > 0) put(`patch-prompts-stage-${s.stage}.png`, await patchPromptsPng(s));
   }
   return written;
 }

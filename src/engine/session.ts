@@ -18,6 +18,11 @@ export interface SessionOptions {
    * session fed many input shapes (the VAE decoder) grows with each, so it can be turned off there.
    */
   readonly memoryArena?: boolean;
+  /**
+   * onnxruntime's per-shape memory plans (default on). Off, intermediate buffers come from the arena op by op:
+   * measured on the bundled model at 8x, peak RSS 322 MiB instead of 401 MiB for about 5% more time.
+   */
+  readonly memoryPattern?: boolean;
 }
 
 /** An input value: float32 tensors, or int64 ids/timesteps. */
@@ -36,6 +41,7 @@ export class ModelSession {
       logSeverityLevel: 3,
       ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
       ...(options.memoryArena === false ? { enableCpuMemArena: false } : {}),
+      ...(options.memoryPattern === false ? { enableMemPattern: false } : {}),
       extra: {
         session: {
           model_external_initializers_file_folder_path: options.weightsDir,

@@ -129,7 +129,9 @@ export async function generate(components: Components, options: GenerateOptions,
   const stages: StageResult[] = [];
   let masks: TokenMask[] = (resumed?.state.masks ?? []).map((m) => ({ ...m, mask: Uint8Array.from(m.mask) }));
   const stageWindows = new Map<number, StageWindows>(resumed?.state.stageWindows ?? []);
+  const lastStage = upscaleStages.length ? upscaleStages[upscaleStages.length - 1]!.scale : 1;
   const decode = async (stage: number, latents: Tensor): Promise<{ image: StageResult['image']; seconds: number }> => {
+    if (!o.stageImages && stage !== lastStage) return { image: undefined, seconds: 0 };
     const t = now();
     const scaled = tensor(latents.shape, Float32Array.from(latents.data, (v) => v / components.vaeConfig.scaling_factor));
     const tileLatent = folder.nativeLatentSize;
@@ -286,7 +288,7 @@ export async function generate(components: Components, options: GenerateOptions,
     unetCalls,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
-  return { image: stages[stages.length - 1]!.image, stages, masks, report };
+  return { image: stages[stages.length - 1]!.image!, stages, masks, report };
 }
 
 function signalOf(ctx: GenerateContext): { signal?: AbortSignal } {

@@ -64,7 +64,7 @@ export class Components {
     const vae = new AutoencoderKL(vaeConfig);
     const vaeWeights = openComponentWeights(folder.vae.dir);
     bindVaeWeights(vae, vaeWeights);
-    const vaeDecoder = await ModelSession.create(buildVaeDecodeGraph(vae).toModelProto(), { weightsDir: vaeWeights.weightsDir, memoryArena: false, ...session });
+    const vaeDecoder = await ModelSession.create(buildVaeDecodeGraph(vae).toModelProto(), { weightsDir: vaeWeights.weightsDir, ...session });
     emit({ type: 'load', component: 'vae', done: true });
 
     const schedulerConfig = parseSchedulerConfig(folder.scheduler.config, folder.scheduler.configFile);
@@ -85,6 +85,8 @@ export class Components {
     const g = buildUNetGraph(this.unet.model, { ...variant, captureAttn2: capture.length ? capture : 'none' });
     const s = await ModelSession.create(g.toModelProto(), {
       weightsDir: this.unet.weights.weightsDir,
+      // The UNet sees several batch shapes per stage; per-shape memory plans would make memory grow with the target.
+      memoryPattern: false,
       ...(this.options.device ? { device: this.options.device } : {}),
       ...(this.options.threads ? { threads: this.options.threads } : {}),
     });

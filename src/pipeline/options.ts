@@ -52,6 +52,11 @@ export interface GenerateOptions {
   readonly windowInteraction?: boolean;
   /** Reproduce the reference code's scheduler input-scaling quirk (spec §9 B1) for replay. */
   readonly referenceCompat?: boolean;
+  /**
+   * Decode every stage's image (default false: only the final image is decoded, which keeps memory flat as
+   * the target grows; the CLI turns this on for --save-stages).
+   */
+  readonly stageImages?: boolean;
   /** Initial latents [1,4,h,w] of the native-size pass, as diffusers' `latents=` (scaled by init_noise_sigma). */
   readonly initLatents?: Tensor;
 }
@@ -112,6 +117,7 @@ export function resolveOptions(o: GenerateOptions, nativeLatent: number): Resolv
     patchPrompts: o.patchPrompts ?? isAcc,
     windowInteraction: o.windowInteraction ?? isAcc,
     referenceCompat: o.referenceCompat ?? false,
+    stageImages: o.stageImages ?? false,
     initLatents: o.initLatents,
   };
 }

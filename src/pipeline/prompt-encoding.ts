@@ -142,6 +142,9 @@ interface CachedRow {
   readonly pooled?: Float32Array; // [P]
 }
 
+/** Prompts per text-encoder run. */
+const ENCODE_BATCH = 16;
+
 /** Runs the recipe's encoders and assembles the conditioning, caching each prompt's row. */
 export class CachedPromptEncoder implements PromptEncoder {
   readonly seqLen: number;
@@ -178,7 +181,12 @@ export class CachedPromptEncoder implements PromptEncoder {
     const texts = prompts.map((p, b) => this.parts.map((_, i) => (i === 0 ? p : (prompts2?.[b] ?? p))));
     const keys = texts.map((t) => JSON.stringify(t));
     const missing = [...new Set(keys.filter((k) => !this.cache.has(k)))];
-    if (missing.length) await this.compute(missing.map((k) => JSON.parse(k) as string[]), missing);
+    // Fixed-size chunks: one batch shape for the encoder sessions, so their memory does not grow with the
+    // number of windows (a 4096² SDXL stage has 49 patch prompts; 8× has 225).
+    for (let i = 0; i < missing.length; i += ENCODE_BATCH) {
+      const chunk = missing.slice(i, i + ENCODE_BATCH);
+      await this.compute(chunk.map((k) => JSON.parse(k) as string[]), chunk);
+    }
 
     // 3. assemble the batch from cached rows
     const rowSize = this.seqLen * this.embedDim;

@@ -23,7 +23,8 @@ export interface Window {
 /** One stage's output: stage 1 is the native-size pass. */
 export interface StageResult {
   readonly stage: number;
-  readonly image: RgbImage;
+  /** The stage's image; only the final stage's unless GenerateOptions.stageImages is set. */
+  readonly image?: RgbImage;
   /** Final latents of the stage [1,4,h,w] (not divided by the VAE scaling factor). */
   readonly latents: Tensor;
   /** Patch windows and the prompt each kept (AccDiffusion with patch prompts; else undefined). */

@@ -56,6 +56,7 @@ const PROMPT = 'a red circle and a blue square';
 
 const CASES: readonly Case[] = [
   { name: 'accdiffusion tiny-sdxl 2x square', model: TINY_SDXL, method: 'accdiffusion', size: { scale: 2 }, steps: 2, stages: [[256, 256], [512, 512]], mode: 'lines' },
+  { name: 'accdiffusion tiny-sdxl 4x square', model: TINY_SDXL, method: 'accdiffusion', size: { scale: 4 }, steps: 1, stages: [[256, 256], [512, 512], [768, 768], [1024, 1024]], mode: 'json' },
   { name: 'accdiffusion tiny-sd 4x non-square', model: TINY_SD, method: 'accdiffusion', size: { width: 256, height: 192 }, steps: 1, stages: [[64, 48], [128, 96], [192, 144], [256, 192]], mode: 'json' },
   { name: 'demofusion tiny-sd 4x square', model: TINY_SD, method: 'demofusion', size: { scale: 4 }, steps: 1, stages: [[64, 64], [128, 128], [192, 192], [256, 256]], mode: 'quiet', seed: 123 },
   { name: 'demofusion tiny-sdxl 2x non-square', model: TINY_SDXL, method: 'demofusion', size: { width: 512, height: 384 }, steps: 2, stages: [[256, 192], [512, 384]], mode: 'quiet', negativePrompt: null },

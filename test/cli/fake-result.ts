@@ -53,14 +53,14 @@ export function fakeResult(options: GenerateOptions = { prompt: 'a red circle, a
   ];
   const { initLatents: _unused, ...reported } = resolved;
   return {
-    image: stages[1]!.image,
+    image: stages[1]!.image!,
     stages,
     masks,
     report: {
       options: reported,
       model: 'fake',
       stages: stages.map((s) => ({
-        stage: s.stage, width: s.image.width, height: s.image.height, windowPrompts: s.windowPrompts, windows: s.windows,
+        stage: s.stage, width: s.image!.width, height: s.image!.height, windowPrompts: s.windowPrompts, windows: s.windows,
         seconds: { denoise: 0.5, decode: 0.1 }, unetCalls: 10,
       })),
       seconds: { load: 0.1, encode: 0.01, total: 1.2 },

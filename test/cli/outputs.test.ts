@@ -76,8 +76,8 @@ test('writeOutputs of a fake result: every file exists with the right size and d
   // Stage images at their own sizes, lossless.
   for (const s of result.stages) {
     const d = await sharp(join(stages, `stage-${s.stage}.png`)).raw().toBuffer({ resolveWithObject: true });
-    assert.deepEqual([d.info.width, d.info.height], [s.image.width, s.image.height]);
-    assert.ok(d.data.equals(Buffer.from(s.image.rgb)), `stage ${s.stage} pixels`);
+    assert.deepEqual([d.info.width, d.info.height], [s.image!.width, s.image!.height]);
+    assert.ok(d.data.equals(Buffer.from(s.image!.rgb)), `stage ${s.stage} pixels`);
   }
 
   // Masks: nearest-upscaled ×8 to the stage-1 size (64×48); every pixel equals its mask cell.
@@ -96,7 +96,7 @@ test('writeOutputs of a fake result: every file exists with the right size and d
   // Patch-prompt map: the stage-2 image with window borders drawn on it.
   const map = await sharp(join(stages, 'patch-prompts-stage-2.png')).raw().toBuffer({ resolveWithObject: true });
   assert.deepEqual([map.info.width, map.info.height, map.info.channels], [128, 96, 3]);
-  const stage2 = Buffer.from(result.stages[1]!.image.rgb);
+  const stage2 = Buffer.from(result.stages[1]!.image!.rgb);
   assert.ok(!map.data.equals(stage2), 'overlay changed pixels');
   let same = 0;
   for (let i = 0; i < stage2.length; i++) if (map.data[i] === stage2[i]) same++;
