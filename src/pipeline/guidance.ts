@@ -3,6 +3,7 @@
  * [uncond₀, cond₀, uncond₁, cond₁, …] (spec §1.1), plus diffusers' guidance_rescale
  * (rescale_noise_cfg, "Common Diffusion Noise Schedules and Sample Steps are Flawed" §3.4).
  */
+import { std } from '../tensor/ops.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 
 /**
@@ -18,22 +19,17 @@ export function classifierFreeGuidance(pred: Tensor, scale: number, rescale = 0)
     const c = pred.data.subarray((2 * v + 1) * per, (2 * v + 2) * per);
     const o = out.data.subarray(v * per, (v + 1) * per);
     for (let i = 0; i < per; i++) o[i] = u[i]! + scale * (c[i]! - u[i]!);
-    if (rescale > 0) {
-      const stdC = std(c);
-      const stdG = std(o);
-      const f = stdG > 0 ? stdC / stdG : 1;
-      for (let i = 0; i < per; i++) o[i] = rescale * (o[i]! * f) + (1 - rescale) * o[i]!;
-    }
+    if (rescale > 0) rescaleNoiseCfg(o, c, rescale);
   }
   return out;
 }
 
-/** Unbiased std, as torch.std. */
-function std(x: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < x.length; i++) m += x[i]!;
-  m /= x.length;
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += (x[i]! - m) ** 2;
-  return Math.sqrt(s / (x.length - 1));
+/**
+ * diffusers' rescale_noise_cfg, in place: pulls the guided prediction's (unbiased) std towards the
+ * conditional one's, mixing φ of the rescaled prediction with 1 − φ of the original.
+ */
+export function rescaleNoiseCfg(guided: Float32Array, cond: Float32Array, rescale: number): void {
+  const stdG = std(guided);
+  const f = stdG > 0 ? std(cond) / stdG : 1;
+  for (let i = 0; i < guided.length; i++) guided[i] = rescale * (guided[i]! * f) + (1 - rescale) * guided[i]!;
 }

@@ -14,6 +14,7 @@ import type { Scheduler } from '../schedulers/scheduler.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import type { Components } from './components.js';
 import type { ProgressCallback } from './events.js';
+import { rescaleNoiseCfg } from './guidance.js';
 import { runNativePass } from './native-pass.js';
 import { dilationAt, reDilationPlan, type ReDilationPlan } from './scalecrafter-settings.js';
 import type { GuidedCondition } from './unet-runner.js';
@@ -69,20 +70,8 @@ export function noiseDampedGuidance(raw: Tensor, vanillaUncond: Tensor, w: numbe
   const c = raw.data.subarray(per, 2 * per);
   const out = tensor([...vanillaUncond.shape]);
   for (let i = 0; i < per; i++) out.data[i] = vanillaUncond.data[i]! + w * (c[i]! - u[i]!);
-  if (rescale > 0) {
-    const f = std(c) / std(out.data);
-    for (let i = 0; i < per; i++) out.data[i] = rescale * (out.data[i]! * f) + (1 - rescale) * out.data[i]!;
-  }
+  if (rescale > 0) rescaleNoiseCfg(out.data, c, rescale);
   return out;
-}
-
-function std(x: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < x.length; i++) m += x[i]!;
-  m /= x.length;
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += (x[i]! - m) ** 2;
-  return Math.sqrt(s / (x.length - 1));
 }
 
 /**
