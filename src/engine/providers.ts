@@ -4,6 +4,7 @@
  * libraries (installed only with ONNXRUNTIME_NODE_INSTALL=cuda12) or a GPU adapter are missing, so a
  * device counts as available only after a one-node session has really run on it.
  */
+import { existsSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { ProviderError } from '../errors.js';
 import { GraphBuilder } from '../graph/builder.js';
@@ -17,6 +18,15 @@ const HINTS: Record<Device, string> = {
   webgpu: 'needs a GPU adapter reachable through Vulkan (libvulkan.so.1 and a driver)',
 };
 
+/** Where Linux distributions put the Vulkan loader. */
+const VULKAN_PATHS = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib64/libvulkan.so.1', '/usr/lib/libvulkan.so.1', '/usr/local/lib/libvulkan.so.1'];
+
+/** The system locations plus every LD_LIBRARY_PATH folder (a loader carried with the app). */
+function vulkanLoaderPaths(): string[] {
+  const extra = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean).map((d) => `${d}/libvulkan.so.1`);
+  return [...extra, ...VULKAN_PATHS];
+}
+
 const probes = new Map<Device, Promise<string | undefined>>();
 
 /** Runs a one-node graph on `device`; resolves to undefined when it works, else to the reason. */
@@ -27,6 +37,8 @@ export function probeDevice(device: Device): Promise<string | undefined> {
       if (device === 'cpu') return undefined;
       const names = new Set((ort.listSupportedBackends?.() ?? []).map((b) => b.name));
       if (!names.has(device)) return 'not compiled into this onnxruntime-node build';
+      // Dawn prints a native warning when it cannot load Vulkan; on Linux, say so ourselves instead of probing.
+      if (device === 'webgpu' && process.platform === 'linux' && !vulkanLoaderPaths().some((p) => existsSync(p))) return 'libvulkan.so.1 not found';
       const g = new GraphBuilder('probe');
       g.output(g.op('Relu', [g.input('x', 'float32', [1])]), 'y');
       // A provider that fails to load also logs through onnxruntime's process-wide logger; the failure comes
