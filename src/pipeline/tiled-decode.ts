@@ -122,27 +122,29 @@ export async function decodeToImage(latents: Tensor, decodeTile: (tile: Tensor) 
   let plan: ReturnType<typeof planTiles> | undefined;
   let rgb: Uint8Array | undefined;
   let W = 0;
-  // band: float pixels of output rows [lo, lo + bandRows), 3 planes
+  // band: float pixels of output rows [lo, lo + cap), 3 planes of cap rows; allocated once (cap = one tile's
+  // height: after a tile row is flushed, the next tile row starts at lo, so it always fits).
   let band = new Float32Array(0);
+  let cap = 0;
   let lo = 0;
-  let bandRows = 0;
   const f = Math.fround;
   const flush = (upTo: number): void => {
     for (let y = lo; y < upTo; y++) {
       for (let x = 0; x < W; x++) {
         for (let c = 0; c < 3; c++) {
-          const v = band[c * bandRows * W + (y - lo) * W + x]!;
+          const v = band[c * cap * W + (y - lo) * W + x]!;
           if (Number.isNaN(v)) throw new NumericsError(`VAE output: pixel (${y}, ${x}) channel ${c} is NaN`);
           rgb![(y * W + x) * 3 + c] = roundHalfEven(f(Math.min(1, Math.max(0, f(f(v / 2) + 0.5))) * 255));
         }
       }
     }
-    // keep the rows not yet final
-    const keep = lo + bandRows - upTo;
-    const next = new Float32Array(3 * keep * W);
-    for (let c = 0; c < 3; c++) next.set(band.subarray(c * bandRows * W + (upTo - lo) * W, c * bandRows * W + bandRows * W), c * keep * W);
-    band = next;
-    bandRows = keep;
+    // move the rows that are not final yet to the top and clear the rest
+    const shift = upTo - lo;
+    for (let c = 0; c < 3; c++) {
+      const plane = band.subarray(c * cap * W, (c + 1) * cap * W);
+      plane.copyWithin(0, shift * W);
+      plane.fill(0, (cap - shift) * W);
+    }
     lo = upTo;
   };
   for (let i = 0; i < rects.length; i++) {
@@ -161,17 +163,12 @@ export async function decodeToImage(latents: Tensor, decodeTile: (tile: Tensor) 
       plan = planTiles({ height, width, tileSize: tileLatent, overlap: overlapLatent, scale });
       W = plan.outWidth;
       rgb = new Uint8Array(plan.outHeight * W * 3);
+      cap = plan.tiles[0]!.outHeight;
+      band = new Float32Array(3 * cap * W);
     }
     const t = plan.tiles[i]!;
-    // grow the band to cover this tile's rows
-    const end = t.outTop + t.outHeight;
-    if (end > lo + bandRows) {
-      const rows = end - lo;
-      const grown = new Float32Array(3 * rows * W);
-      for (let c = 0; c < 3; c++) grown.set(band.subarray(c * bandRows * W, (c + 1) * bandRows * W), c * rows * W);
-      band = grown;
-      bandRows = rows;
-    }
+    if (t.outTop < lo || t.outTop + t.outHeight > lo + cap) throw new Error(`decodeToImage: tile ${i} rows outside the band`);
+    const bandRows = cap;
     const wy = plan.rows[t.row]!.weights;
     const wx = plan.cols[t.col]!.weights;
     const oh = t.outHeight, ow = t.outWidth;

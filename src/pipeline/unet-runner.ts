@@ -54,6 +54,8 @@ export class UNetRunner {
     /** Token sequence length and embedding width of encoder_hidden_states. */
     readonly seqLen: number,
     readonly embedDim: number,
+    /** Most batch rows per session run (see runInChunks). */
+    readonly maxRows = 16,
   ) {
     this.textTime = session.inputNames.includes('time_ids');
   }
@@ -104,12 +106,48 @@ export class UNetRunner {
       feeds.time_ids = tensor([rows, 6], timeIds);
     }
     const wanted = ['out_sample', ...(options.captureOutputs ?? [])];
-    const out = await this.session.run(feeds, wanted);
+    const out = await this.runInChunks(feeds, rows, wanted);
     this.calls += rows;
     const noise = classifierFreeGuidance(out.out_sample!, options.guidance, options.guidanceRescale ?? 0);
     const attention: Record<string, Tensor> = {};
     for (const name of options.captureOutputs ?? []) attention[name] = out[name]!;
     return { noise, attention, raw: out.out_sample! };
+  }
+
+  /**
+   * Runs the batch in chunks of at most maxRows rows and concatenates the outputs: the rows are independent,
+   * and a fixed chunk keeps the UNet's activation memory the same whatever the number of windows.
+   */
+  private async runInChunks(feeds: Record<string, Feed>, rows: number, wanted: readonly string[]): Promise<Record<string, Tensor>> {
+    if (rows <= this.maxRows) return this.session.run(feeds, wanted);
+    const perRow = new Set(['sample', 'timestep', 'encoder_hidden_states', 'text_embeds', 'time_ids']);
+    const parts: Record<string, Tensor>[] = [];
+    for (let start = 0; start < rows; start += this.maxRows) {
+      const n = Math.min(this.maxRows, rows - start);
+      const chunk: Record<string, Feed> = {};
+      for (const [name, f] of Object.entries(feeds)) {
+        if (!perRow.has(name)) {
+          chunk[name] = f;
+          continue;
+        }
+        const t = f as Tensor;
+        const len = t.data.length / rows;
+        chunk[name] = tensor([n, ...t.shape.slice(1)], t.data.subarray(start * len, (start + n) * len));
+      }
+      parts.push(await this.session.run(chunk, wanted));
+    }
+    const out: Record<string, Tensor> = {};
+    for (const name of wanted) {
+      const first = parts[0]![name]!;
+      const data = new Float32Array(parts.reduce((a, p) => a + p[name]!.data.length, 0));
+      let off = 0;
+      for (const p of parts) {
+        data.set(p[name]!.data, off);
+        off += p[name]!.data.length;
+      }
+      out[name] = tensor([rows, ...first.shape.slice(1)], data);
+    }
+    return out;
   }
 
   async release(): Promise<void> {
