@@ -61,6 +61,14 @@ export function gelu(g: GraphBuilder, x: Value): Value {
   return mul(g, mul(g, x, add(g, e, scalar(g, 1))), scalar(g, 0.5));
 }
 
+/**
+ * Exact (erf) GELU as one com.microsoft.Gelu node: onnxruntime does not fuse the five-op erf form itself,
+ * and the UNet's GEGLU applies it to the widest activations of every transformer block.
+ */
+export function geluFused(g: GraphBuilder, x: Value): Value {
+  return g.op('Gelu', [x], {}, 'com.microsoft');
+}
+
 /** CLIP's quick_gelu: x * sigmoid(1.702 x). */
 export function quickGelu(g: GraphBuilder, x: Value): Value {
   return mul(g, x, g.op('Sigmoid', [mul(g, x, scalar(g, 1.702))]));

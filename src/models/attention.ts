@@ -13,7 +13,7 @@ import type { GraphBuilder, Value } from '../graph/builder.js';
 import { float } from '../graph/builder.js';
 import { Module, ModuleList } from '../graph/module.js';
 import { Conv2d, GroupNorm, LayerNorm, Linear } from '../graph/nn.js';
-import { add, concat, gelu, matmul, mul, reshape, scalar, slice, softmax, transpose } from '../graph/ops.js';
+import { add, concat, gelu, matmul, mul, reshape, scalar, slice, softmax, transpose, geluFused } from '../graph/ops.js';
 
 /** How a forward pass computes attention and which cross-attention probabilities it records. */
 export interface AttentionContext {
@@ -111,7 +111,7 @@ export class GEGLU extends Module {
     // Slices rather than Split: Split's num_outputs attribute needs opset 18.
     const hidden = slice(g, p, [0], [this.dimOut], [-1]); // [B, S, inner]
     const gate = slice(g, p, [this.dimOut], [2 * this.dimOut], [-1]);
-    return mul(g, hidden, gelu(g, gate));
+    return mul(g, hidden, geluFused(g, gate));
   }
 }
 

@@ -75,7 +75,7 @@ test('structure: op types and initializer names are exactly the state-dict keys'
     const external = m.graph.initializer.filter((i) => i.dataLocation === 1).map((i) => i.name);
     assert.deepEqual([...external].sort(), [...keys].sort());
     const ops = new Set(g.opTypes());
-    for (const op of ['Conv', 'InstanceNormalization', 'LayerNormalization', 'MatMul', 'Sin', 'Cos', 'Erf', 'Resize', 'Concat']) assert.ok(ops.has(op), `${op} present`);
+    for (const op of ['Conv', 'InstanceNormalization', 'LayerNormalization', 'MatMul', 'Sin', 'Cos', 'Gelu', 'Resize', 'Concat']) assert.ok(ops.has(op), `${op} present`);
     const attn = crossAttentionLayers(model);
     if (attention === 'fused' && capture === 'none') {
       assert.ok(ops.has('MultiHeadAttention') && !ops.has('Softmax'));
