@@ -135,7 +135,8 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
   }
 }
 
-function halfToFloat(h: number): number {
+/** An IEEE half-precision bit pattern as a number. */
+export function halfToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
   const f = h & 0x3ff;

@@ -8,7 +8,8 @@ import { loadUNet } from '../../src/models/unet-2d-condition.js';
 import { loadSafetensors, writeSafetensors, type TensorToWrite } from '../../src/weights/safetensors.js';
 import { oracleF32 } from '../helpers/oracle.js';
 import { tinySd } from '../helpers/paths.js';
-import { halfBitsToFloat, toHalfBits, unetSession } from './unet-helpers.js';
+import { toHalfBits, unetSession } from './unet-helpers.js';
+import { halfToFloat } from '../../src/weights/safetensors.js';
 
 test('fp16 weights: cast in-graph exactly, and the output stays close to the fp32 run', async (t) => {
   const src = join(tinySd, 'unet');
@@ -20,7 +21,7 @@ test('fp16 weights: cast in-graph exactly, and the output stays close to the fp3
   for (const [k, v] of loadSafetensors(join(src, 'diffusion_pytorch_model.safetensors'))) {
     const bits = Uint16Array.from(v.data as Float32Array, toHalfBits);
     half[k] = { shape: v.shape, data: bits, dtype: 'F16' };
-    widened[k] = { shape: v.shape, data: Float32Array.from(bits, halfBitsToFloat) };
+    widened[k] = { shape: v.shape, data: Float32Array.from(bits, halfToFloat) };
   }
   // diffusers' variant naming for the half file
   writeSafetensors(join(fp16, 'diffusion_pytorch_model.fp16.safetensors'), half);

@@ -86,15 +86,6 @@ export function toHalfBits(x: number): number {
   return sign | h;
 }
 
-export function halfBitsToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}
-
 /** Row b of a [B, ...] tensor as its own batch of 1. */
 export function row(t: Tensor, b: number): Tensor {
   const per = t.data.length / t.shape[0]!;

@@ -5,29 +5,18 @@
  */
 import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLIPTokenizer } from '../../src/tokenizers/clip-tokenizer.js';
-import { repoRoot, tinySdxl } from '../helpers/paths.js';
+import { tinySdxl } from '../helpers/paths.js';
+import { runCli as runShared } from '../cli/e2e-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'accdiffusion-determinism-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function runCli(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'accdiffusion.js'), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 170_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    });
-  });
-}
+/** The shared CLI runner with this file's time limit. */
+const runCli = (args: readonly string[]) => runShared(args, { timeoutMs: 170_000 });
 
 // 80 × "red" is already past the 75 text tokens: the tail is cut.
 const PROMPT = `a photo of ${'red '.repeat(80)}purple elephant umbrella`;

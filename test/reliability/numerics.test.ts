@@ -6,29 +6,18 @@
  */
 import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSafetensors, writeSafetensors, type TensorToWrite } from '../../src/weights/safetensors.js';
-import { repoRoot, tinySdxl } from '../helpers/paths.js';
+import { tinySdxl } from '../helpers/paths.js';
+import { runCli as runShared } from '../cli/e2e-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'accdiffusion-numerics-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function runCli(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'accdiffusion.js'), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    });
-  });
-}
+/** The shared CLI runner with this file's time limit. */
+const runCli = (args: readonly string[]) => runShared(args, { timeoutMs: 120_000 });
 
 /** A copy of tiny-sdxl with one tensor of `component`'s weights rewritten by `edit`. */
 function poisonedModel(name: string, component: string, tensorName: string, edit: (data: Float32Array) => void): string {
