@@ -18,6 +18,7 @@ import * as ort from 'onnxruntime-node';
 import { parseUNet2DConditionConfig } from '../src/models/unet-config.js';
 import { UNet2DConditionModel, bindUNetWeights, buildUNetGraph } from '../src/models/unet-2d-condition.js';
 import { openComponentWeights } from '../src/weights/component-weights.js';
+import { ortSessionOptions } from '../src/engine/session.js';
 
 /** runwayml/stable-diffusion-v1-5 unet/config.json. */
 const SD15_UNET_CONFIG = {
@@ -285,6 +286,8 @@ async function main(): Promise<void> {
     bindUNetWeights(model, weights);
     const only = process.env.UNET_BENCH_VARIANTS?.split(',');
     const variants: Variant[] = [
+      // what the library ships (src/engine/session.ts), so a wrong option there shows up here
+      { name: 'library session options', attention: 'fused' as const, options: ortSessionOptions({ weightsDir: weights.weightsDir, threads: THREADS }, ['cpu']) },
       { name: 'fused MHA, opt=all, prepacking on', attention: 'fused' as const, options: sessionOptions(weights.weightsDir, {}) },
       { name: 'fused MHA, opt=all, prepacking off', attention: 'fused' as const, options: sessionOptions(weights.weightsDir, { disable_prepacking: '1' }) },
       { name: 'fused MHA, opt=all, no mem pattern', attention: 'fused' as const, options: sessionOptions(weights.weightsDir, {}, { enableMemPattern: false }) },

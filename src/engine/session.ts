@@ -28,29 +28,38 @@ export interface SessionOptions {
 /** An input value: float32 tensors, or int64 ids/timesteps. */
 export type Feed = Tensor | { readonly data: BigInt64Array; readonly shape: readonly number[] };
 
+/**
+ * The onnxruntime options for a session. Exported so that a test can check the config keys: onnxruntime
+ * joins nested `extra` keys with '.' and ignores keys it does not know, so a misspelt key fails silently.
+ */
+export function ortSessionOptions(options: SessionOptions, executionProviders: ort.InferenceSession.SessionOptions['executionProviders']): ort.InferenceSession.SessionOptions {
+  return {
+    ...(executionProviders ? { executionProviders } : {}),
+    graphOptimizationLevel: 'all',
+    // Warnings only: half weights are overridable initializers on purpose (see Parameter.value), and
+    // onnxruntime warns about each of them.
+    logSeverityLevel: 3,
+    ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+    ...(options.memoryArena === false ? { enableCpuMemArena: false } : {}),
+    ...(options.memoryPattern === false ? { enableMemPattern: false } : {}),
+    extra: {
+      // session.model_external_initializers_file_folder_path and session.disable_prepacking
+      session: {
+        model_external_initializers_file_folder_path: options.weightsDir,
+        // Measured on the SD1.5-size UNet (bench:unet, 2 threads): 13.6 s/forward without weight prepacking,
+        // 16.1 s with it, and the same peak memory; prepacking also keeps a second, repacked copy of the weights.
+        disable_prepacking: '1',
+      },
+    },
+  };
+}
+
 /** A loaded graph ready to run. */
 export class ModelSession {
   private constructor(private readonly session: ort.InferenceSession) {}
 
   static async create(modelBytes: Uint8Array, options: SessionOptions): Promise<ModelSession> {
-    const session = await ort.InferenceSession.create(modelBytes, {
-      executionProviders: await executionProviders(options.device ?? 'cpu'),
-      graphOptimizationLevel: 'all',
-      // Warnings only: half weights are overridable initializers on purpose (see Parameter.value), and
-      // onnxruntime warns about each of them.
-      logSeverityLevel: 3,
-      ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
-      ...(options.memoryArena === false ? { enableCpuMemArena: false } : {}),
-      ...(options.memoryPattern === false ? { enableMemPattern: false } : {}),
-      extra: {
-        session: {
-          model_external_initializers_file_folder_path: options.weightsDir,
-          // Measured on the SD1.5-size UNet (bench:unet, 2 threads): 13.6 s/forward without weight prepacking,
-          // 16.1 s with it, and the same peak memory; prepacking also keeps a second, repacked copy of the weights.
-          'session.disable_prepacking': '1',
-        },
-      },
-    });
+    const session = await ort.InferenceSession.create(modelBytes, ortSessionOptions(options, await executionProviders(options.device ?? 'cpu')));
     return new ModelSession(session);
   }
 

@@ -114,7 +114,8 @@ test('cache: repeated prompts are encoded once, rows come back identical, LRU ke
     const feat = (t: Tensor, lo: number, hi: number) => Float32Array.from({ length: 77 * (hi - lo) }, (_, i) => t.data[Math.floor(i / (hi - lo)) * 64 + lo + (i % (hi - lo))]!);
     assert.equal(maxAbsDiff(feat(two.promptEmbeds, 0, 32), feat(one.promptEmbeds, 0, 32)), 0);
     assert.ok(maxAbsDiff(feat(two.promptEmbeds, 32, 64), feat(one.promptEmbeds, 32, 64)) > 0.1);
-    assert.equal(maxAbsDiff(two.pooled!, r1.pooled!.data.subarray(32, 64)), 0, 'pooled comes from text_encoder_2, which read prompt_2');
+    // (r1 encoded it in a batch of two: equal up to the GEMM's batch-dependent summation order)
+    assert.ok(maxAbsDiff(two.pooled!, r1.pooled!.data.subarray(32, 64)) < 1e-6, 'pooled comes from text_encoder_2, which read prompt_2');
     // Negative prompts: one for all rows, or one per row.
     const neg = await enc.encodeNegative(2, ['blurry']);
     assert.equal(maxAbsDiff(neg.promptEmbeds.data.subarray(0, D), neg.promptEmbeds.data.subarray(D)), 0);
