@@ -64,7 +64,9 @@ export class Components {
     const vae = new AutoencoderKL(vaeConfig);
     const vaeWeights = openComponentWeights(folder.vae.dir);
     bindVaeWeights(vae, vaeWeights);
-    const vaeDecoder = await ModelSession.create(buildVaeDecodeGraph(vae).toModelProto(), { weightsDir: vaeWeights.weightsDir, ...session });
+    // No per-shape memory plan: measured on the bundled model, peak RSS during decoding 25-30 MiB lower at
+    // every scale (the plan keeps one block the size of all the decoder's intermediates), same decode time.
+    const vaeDecoder = await ModelSession.create(buildVaeDecodeGraph(vae).toModelProto(), { weightsDir: vaeWeights.weightsDir, memoryPattern: false, ...session });
     emit({ type: 'load', component: 'vae', done: true });
 
     const schedulerConfig = parseSchedulerConfig(folder.scheduler.config, folder.scheduler.configFile);
