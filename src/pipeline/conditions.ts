@@ -29,7 +29,11 @@ function rows(embeds: Float32Array, pooled: Float32Array | undefined, b: number,
  * ([0, 0] for the native pass and the dilated branch).
  */
 export async function guidedConditions(ctx: ConditionContext, prompts: readonly string[], crops: ReadonlyArray<readonly [number, number]>): Promise<GuidedCondition[]> {
-  const pos = await ctx.encoder.encode(prompts);
+  // Each distinct prompt is encoded and held once, its windows share the rows: a 225-window SDXL stage
+  // would otherwise hold 225 copies of 77 × 2048 floats (142 MiB) where a few dozen prompts differ.
+  const distinct = [...new Set(prompts)];
+  const rowOf = new Map(distinct.map((p, i) => [p, i]));
+  const pos = await ctx.encoder.encode(distinct);
   const neg = await ctx.encoder.encodeNegative(1, ctx.negativePrompt === null ? undefined : [ctx.negativePrompt]);
   const rowLen = ctx.encoder.seqLen * ctx.encoder.embedDim;
   const pooledLen = ctx.encoder.pooledDim ?? 0;
@@ -38,6 +42,6 @@ export async function guidedConditions(ctx: ConditionContext, prompts: readonly 
     const [top, left] = crops[k]!;
     const timeIds = ctx.textTime ? [ctx.targetHeight, ctx.targetWidth, top, left, ctx.targetHeight, ctx.targetWidth] : undefined;
     const withIds = (r: Omit<RowCondition, 'timeIds'>): RowCondition => (timeIds ? { ...r, timeIds } : r);
-    return { negative: withIds(negative), positive: withIds(rows(pos.promptEmbeds.data, pos.pooled?.data, k, rowLen, pooledLen)) };
+    return { negative: withIds(negative), positive: withIds(rows(pos.promptEmbeds.data, pos.pooled?.data, rowOf.get(prompts[k]!)!, rowLen, pooledLen)) };
   });
 }
