@@ -1,33 +1,22 @@
 /**
- * Command-line parsing of the `accdiffusion` tool (issues 4 and 5): the `generate` and `info`
- * subcommands built with commander, turned into typed commands. Every value is validated here so that
+ * Command-line parsing of the `accdiffusion` tool (issues 4 and 5): the raw values of the flag table
+ * (flags.ts) turned into typed `generate` and `info` commands. Every value is validated here so that
  * a bad argument ends in one OptionsError line before any model is loaded. Defaults follow the
  * reference CLI (accdiffusion_sdxl.py) through src/pipeline/options.ts.
  */
-import { Command, CommanderError, Option } from 'commander';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CommanderError, type Command } from 'commander';
+import { basename } from 'node:path';
 import { OptionsError } from '../errors.js';
-import { METHODS, REFERENCE_NEGATIVE_PROMPT, SCHEDULERS, type Method, type SchedulerName } from '../pipeline/options.js';
+import { METHODS, SCHEDULERS, type Method, type SchedulerName } from '../pipeline/options.js';
 import type { Device } from '../engine/providers.js';
+import { anyNumber, fail, inputFile, nonNegative, oneOf, outputDir, outputFile, parseNumber, positiveInt } from './arg-values.js';
+import { buildProgram, CLI_DEVICES, DEFAULT_SCALE, DEFAULT_SEED, type RawGenerateOptions, type RawInfoOptions } from './flags.js';
+import { defaultModelPath } from './package-info.js';
+import type { TargetSize } from './target-size.js';
 
-/** Device names, kept here so parsing never loads onnxruntime (src/engine/providers.ts has the same list). */
-export const CLI_DEVICES: readonly Device[] = ['cpu', 'cuda', 'webgpu'];
-
-/** Default --scale when neither --scale nor --width/--height is given: the reference's 1024 → 2048. */
-export const DEFAULT_SCALE = 2;
-
-/** Default seed, the same as resolveOptions' (the reference CLI's). */
-export const DEFAULT_SEED = 42;
-
-/**
- * Target size: pixels, or a multiple of the model's native size, which is only known after loading
- * (see resolveTargetSize).
- */
-export type TargetSize =
-  | { readonly kind: 'pixels'; readonly width: number; readonly height: number }
-  | { readonly kind: 'scale'; readonly scale: number };
+export { CLI_DEVICES, DEFAULT_SCALE, DEFAULT_SEED } from './flags.js';
+export { defaultModelPath, packageRoot, packageVersion } from './package-info.js';
+export { estimateRun, MAX_PIXELS_WITHOUT_FORCE, resolveTargetSize, type RunEstimate, type TargetSize } from './target-size.js';
 
 export interface GenerateCommand {
   readonly command: 'generate';
@@ -92,162 +81,7 @@ export interface ParseIo {
   readonly cwd?: string;
 }
 
-/** The package root: the nearest folder above this file whose package.json is named "accdiffusion". */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'accdiffusion') return dir;
-      } catch {
-        // an unreadable package.json is not ours; keep looking upwards
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new Error('accdiffusion: cannot find the package root above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-}
-
-/** The bundled default model folder. */
-export function defaultModelPath(): string {
-  return join(packageRoot(), 'models', 'shapes-xl');
-}
-
-/** The package's version from its package.json. */
-export function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
-function fail(message: string): never {
-  throw new OptionsError(message);
-}
-
-// Values are parsed after commander so that each problem gets our own one-line message naming the flag.
-function parseNumber(flag: string, raw: string | undefined, what: 'integer' | 'number', ok: (x: number) => boolean, expected: string): number | undefined {
-  if (raw === undefined) return undefined;
-  const s = raw.trim();
-  const x = s === '' ? NaN : Number(s);
-  if (!Number.isFinite(x) || (what === 'integer' && !Number.isInteger(x)) || !ok(x)) fail(`${flag} must be ${expected}, got "${raw}"`);
-  return x;
-}
-const positiveInt = (flag: string, raw: string | undefined) => parseNumber(flag, raw, 'integer', (x) => x > 0, 'a positive integer');
-const nonNegative = (flag: string, raw: string | undefined) => parseNumber(flag, raw, 'number', (x) => x >= 0, 'a non-negative number');
-const anyNumber = (flag: string, raw: string | undefined) => parseNumber(flag, raw, 'number', () => true, 'a number');
-
-function oneOf<T extends string>(flag: string, raw: string | undefined, choices: readonly T[]): T | undefined {
-  if (raw === undefined) return undefined;
-  if (!(choices as readonly string[]).includes(raw)) fail(`unknown ${flag.replace(/^--/, '')} "${raw}" (choose ${choices.join(', ')})`);
-  return raw as T;
-}
-
-/** An output file: its folder must exist, and the file must not unless --force. */
-function outputFile(flag: string, raw: string, cwd: string, force: boolean): string {
-  const file = resolve(cwd, raw);
-  const dir = dirname(file);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) fail(`${flag}: folder ${dir} does not exist`);
-  if (existsSync(file)) {
-    if (statSync(file).isDirectory()) fail(`${flag}: ${file} is a folder`);
-    if (!force) fail(`${flag}: ${file} already exists (use --force to overwrite)`);
-  }
-  return file;
-}
-
-/** An output folder: created later if missing, but its parent must exist. */
-function outputDir(flag: string, raw: string, cwd: string): string {
-  const dir = resolve(cwd, raw);
-  if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) fail(`${flag}: ${dir} is not a folder`);
-  } else {
-    const parent = dirname(dir);
-    if (!existsSync(parent) || !statSync(parent).isDirectory()) fail(`${flag}: folder ${parent} does not exist`);
-  }
-  return dir;
-}
-
-function inputFile(flag: string, raw: string, cwd: string): string {
-  const file = resolve(cwd, raw);
-  if (!existsSync(file) || !statSync(file).isFile()) fail(`${flag}: file ${file} does not exist`);
-  return file;
-}
-
-function buildProgram(io: ParseIo, result: { value?: ParsedCommand }, cwd: string): Command {
-  const program = new Command('accdiffusion')
-    .description('High-resolution images from Stable Diffusion / SDXL model folders with AccDiffusion')
-    .version(packageVersion())
-    .exitOverride()
-    .configureOutput({
-      writeOut: io.writeOut ?? ((s) => process.stdout.write(s)),
-      // commander's own error text is replaced by our OptionsError message; see parseArgs.
-      writeErr: () => {},
-      outputError: () => {},
-    })
-    .showSuggestionAfterError(true)
-    .allowExcessArguments(false);
-
-  program
-    .command('generate')
-    .description('generate an image at a size above the model\'s native one')
-    .option('--model <folder|repo>', 'model folder or Hugging Face repo id in the local cache (default: the bundled shapes-xl)')
-    .requiredOption('--prompt <text>', 'what to draw')
-    .option('--negative-prompt <text>', `negative prompt (default "${REFERENCE_NEGATIVE_PROMPT}")`)
-    .option('--no-negative-prompt', 'no negative prompt at all')
-    .option('--width <px>', 'target width in pixels (multiple of 8)')
-    .option('--height <px>', 'target height in pixels (multiple of 8)')
-    .option('--scale <n>', `target = native size × n (default ${DEFAULT_SCALE} when no --width/--height)`)
-    .option('--method <name>', `one of ${METHODS.join(', ')}`, 'accdiffusion')
-    .option('--steps <n>', 'denoising steps per stage (default 50)')
-    .option('--guidance <x>', 'CFG scale of the native pass and dilated branch (default 7.5)')
-    .option('--multi-guidance <x>', 'CFG scale of the patch branch (default 7.5)')
-    .option('--guidance-rescale <x>', 'diffusers guidance_rescale in [0, 1] (default 0)')
-    .option('--scheduler <name>', `${SCHEDULERS.join(' or ')} (default: the model's scheduler)`)
-    .option('--seed <n>', `random seed (default ${DEFAULT_SEED})`)
-    .option('--c <x>', 'attention-ratio threshold of patch prompts (default 0.3)')
-    .option('--stride <cells>', 'window stride in latent cells (default: half the native latent size)')
-    .option('--view-batch-size <n>', 'windows per UNet batch (default 16)')
-    .option('--cosine-scale-1 <x>', 'exponent of the skip-residual factor (default 3)')
-    .option('--cosine-scale-2 <x>', 'exponent of the dilated-sampling factor (default 1)')
-    .option('--cosine-scale-3 <x>', 'exponent of the blur factor (default 1)')
-    .option('--sigma <x>', 'Gaussian blur std before dilated sampling (default 0.8)')
-    .option('--no-patch-prompts', 'same prompt in every window (ablation)')
-    .option('--no-window-interaction', 'no window interaction in dilated sampling (ablation)')
-    .option('--reference-compat', 'reproduce the reference code\'s scheduler input-scaling quirk', false)
-    .option('--init-latents <file>', 'safetensors with tensor "latents" [1,4,h,w] float32 for the native pass')
-    .option('--save-latents <file>', 'write final and per-stage latents (safetensors)')
-    .option('--save-stages <dir>', 'write every stage image, token masks and patch-prompt maps')
-    .option('--report <file>', 'write a JSON report (parameters, window prompts, timings, UNet calls, memory)')
-    .option('--out <file>', 'output PNG (default accdiffusion-<seed>.png)')
-    .option('--force', 'overwrite existing output files; allow very large sizes', false)
-    .addOption(new Option('--device <name>', `execution provider: ${CLI_DEVICES.join(', ')}`).default('cpu'))
-    .option('--threads <n>', 'intra-op threads per session')
-    .option('--quiet', 'print nothing but errors', false)
-    .option('--json', 'progress as one JSON object per line on stdout', false)
-    .option('--state-dir <dir>', 'keep each finished stage here so an interrupted run can --resume')
-    .option('--resume', 'continue from the last finished stage in --state-dir', false)
-    .action((opts: Record<string, string | boolean | undefined>, cmd: Command) => {
-      result.value = toGenerate(opts, cmd, cwd);
-    });
-
-  program
-    .command('info')
-    .description('describe a model: family, native size, components, dtypes, parameters, devices')
-    .option('--model <folder|repo>', 'model folder or Hugging Face repo id (default: the bundled shapes-xl)')
-    .option('--image <file.png>', 'print the generation parameters stored in a PNG instead')
-    .option('--json', 'print JSON', false)
-    .action((opts: { model?: string; image?: string; json: boolean }) => {
-      const image = opts.image === undefined ? undefined : inputFile('--image', opts.image, cwd);
-      result.value = { command: 'info', model: opts.model ?? defaultModelPath(), image, json: opts.json };
-    });
-
-  return program;
-}
-
-function toGenerate(o: Record<string, string | boolean | undefined>, cmd: Command, cwd: string): GenerateCommand {
+function toGenerate(o: RawGenerateOptions, cmd: Command, cwd: string): GenerateCommand {
   const str = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
   const force = o.force === true;
 
@@ -342,6 +176,11 @@ function toGenerate(o: Record<string, string | boolean | undefined>, cmd: Comman
   };
 }
 
+function toInfo(opts: RawInfoOptions, cwd: string): InfoCommand {
+  const image = opts.image === undefined ? undefined : inputFile('--image', opts.image, cwd);
+  return { command: 'info', model: opts.model ?? defaultModelPath(), image, json: opts.json };
+}
+
 const MISSING_COMMAND = 'missing command: use "accdiffusion generate --prompt ..." or "accdiffusion info" (see --help)';
 
 /**
@@ -350,7 +189,15 @@ const MISSING_COMMAND = 'missing command: use "accdiffusion generate --prompt ..
  */
 export function parseArgs(argv: readonly string[], io: ParseIo = {}): ParsedCommand {
   const result: { value?: ParsedCommand } = {};
-  const program = buildProgram(io, result, io.cwd ?? process.cwd());
+  const cwd = io.cwd ?? process.cwd();
+  const program = buildProgram(io.writeOut, {
+    generate: (opts, cmd) => {
+      result.value = toGenerate(opts, cmd, cwd);
+    },
+    info: (opts) => {
+      result.value = toInfo(opts, cwd);
+    },
+  });
   try {
     program.parse([...argv], { from: 'user' });
   } catch (e) {
@@ -370,71 +217,4 @@ export function parseArgs(argv: readonly string[], io: ParseIo = {}): ParsedComm
     throw new OptionsError(MISSING_COMMAND);
   }
   return result.value;
-}
-
-/** Largest pixel count accepted without --force: 8192² (the latents alone then take 16 MiB per copy, the VAE far more). */
-export const MAX_PIXELS_WITHOUT_FORCE = 8192 * 8192;
-
-/**
- * The target size in pixels once the model's native size is known. Scale results must land on
- * multiples of 8; very large targets need --force.
- */
-export function resolveTargetSize(size: TargetSize, nativeSize: number, force: boolean): { width: number; height: number } {
-  let width: number;
-  let height: number;
-  if (size.kind === 'pixels') {
-    ({ width, height } = size);
-  } else {
-    width = height = Math.round(nativeSize * size.scale);
-    if (Math.abs(nativeSize * size.scale - width) > 1e-6 || width % 8 !== 0) {
-      fail(`--scale ${size.scale} gives ${nativeSize * size.scale} px from the native ${nativeSize} px, not a multiple of 8; use --width/--height`);
-    }
-  }
-  if (!force && width * height > MAX_PIXELS_WITHOUT_FORCE) {
-    const e = estimateRun(width, height, nativeSize);
-    fail(`${width}x${height} is very large (${(width * height / 1e6).toFixed(0)} Mpx): about ${e.memoryGiB.toFixed(1)} GiB of memory for the image and latents, ` +
-      `and ${e.unetCallsPerStep.toLocaleString('en-US')} native-size UNet evaluations per denoising step over ${e.stages} stages ` +
-      `(${e.unetCalls50.toLocaleString('en-US')} at the default 50 steps: ${formatDuration(e.unetCalls50 * e.secondsPerCall)} at ${e.secondsPerCall} s each, a CPU's pace for SDXL); add --force to run it anyway`);
-  }
-  return { width, height };
-}
-
-/** A rough cost estimate of a generation, shown before refusing a very large size. */
-export interface RunEstimate {
-  /** Decoded float32 pixels, 8-bit image, and a dozen latent copies. */
-  readonly memoryGiB: number;
-  /** Upscaling stages (the target's long side over the native side, rounded up). */
-  readonly stages: number;
-  /** UNet evaluations at the native size for one step of every stage, CFG's two branches included. */
-  readonly unetCallsPerStep: number;
-  /** The same over 50 steps per stage. */
-  readonly unetCalls50: number;
-  /** Assumed seconds per native-size UNet evaluation (SDXL at 1024 px on a desktop CPU). */
-  readonly secondsPerCall: number;
-}
-
-/**
- * Counts the work AccDiffusion does (spec §3: a native pass, then for each stage s = 2..S patch windows at
- * stride native/2, i.e. about (2s − 1)² of them, plus s² dilated samples, each evaluated with and without the
- * prompt) and the memory of the full-size tensors: float32 pixels (12 B/px), the 8-bit image (3 B/px) and
- * about 12 latent copies (4 channels × 4 B per 8×8 pixels each).
- */
-export function estimateRun(width: number, height: number, nativeSize: number): RunEstimate {
-  const stages = Math.max(1, Math.ceil(Math.max(width, height) / nativeSize));
-  const aspect = Math.min(width, height) / Math.max(width, height);
-  let perStep = 2;
-  for (let s = 2; s <= stages; s++) {
-    const across = 2 * s - 1;
-    const down = Math.max(1, Math.ceil((2 * s - 1) * aspect));
-    perStep += 2 * (across * down + s * s);
-  }
-  const bytes = width * height * (12 + 3) + 12 * 4 * 4 * (width / 8) * (height / 8);
-  const secondsPerCall = 10;
-  return { memoryGiB: bytes / 2 ** 30, stages, unetCallsPerStep: perStep, unetCalls50: perStep * 50, secondsPerCall };
-}
-
-function formatDuration(seconds: number): string {
-  if (seconds < 3600) return `about ${Math.ceil(seconds / 60)} min`;
-  if (seconds < 48 * 3600) return `about ${(seconds / 3600).toFixed(0)} h`;
-  return `about ${(seconds / 86400).toFixed(0)} days`;
 }

@@ -7,30 +7,16 @@
  * multiplies diffusers' scale by sqrt(log(N)/log(N/ratio)) for self-attention only. The ratio N/n is the
  * same for every layer (the latent's area ratio); the graph derives N per layer (models/attention.ts).
  */
-import type { Scheduler } from '../schedulers/scheduler.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Components } from './components.js';
-import type { ProgressCallback } from './events.js';
-import { runNativePass } from './native-pass.js';
-import type { GuidedCondition } from './unet-runner.js';
+import { runNativePass, type TargetSizeRunArgs } from './native-pass.js';
 
 /** Tokens at the target latent size / tokens at the native size. */
 export function attnSfTokenRatio(latentHeight: number, latentWidth: number, nativeLatent: number): number {
   return (latentHeight * latentWidth) / (nativeLatent * nativeLatent);
 }
 
-export interface AttnSfArgs {
-  readonly components: Components;
-  readonly scheduler: Scheduler;
-  /** Initial latents at the target size, already multiplied by init_noise_sigma. */
-  readonly latents: Tensor;
-  readonly condition: GuidedCondition;
-  readonly guidance: number;
-  readonly guidanceRescale: number;
-  readonly onStepLatents?: (step: number, latents: Tensor) => void;
-  readonly onProgress?: ProgressCallback;
-  readonly signal?: AbortSignal;
-}
+/** Attn-SF needs nothing beyond the shared target-size run arguments; its UNet variant follows from the latent size. */
+export type AttnSfArgs = TargetSizeRunArgs;
 
 /** Denoises at the target size with scaled self-attention; returns the latents and the UNet rows run. */
 export async function runAttnSf(a: AttnSfArgs): Promise<{ latents: Tensor; unetCalls: number }> {

@@ -7,25 +7,38 @@ import { AbortedError } from '../errors.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { AttentionStore } from './attention-store.js';
+import type { Components } from './components.js';
 import type { ProgressCallback } from './events.js';
 import type { GuidedCondition, UNetRunner } from './unet-runner.js';
 import { assertFinite } from './upscale-stage.js';
 
-export interface NativePassArgs {
-  readonly stage: number;
-  readonly unet: UNetRunner;
+/** What a plain denoising loop over one latent takes, whichever UNet graph runs it. */
+export interface DenoiseLoopArgs {
   readonly scheduler: Scheduler;
   /** Initial latents, already multiplied by the scheduler's init_noise_sigma. */
   readonly latents: Tensor;
   readonly condition: GuidedCondition;
   readonly guidance: number;
   readonly guidanceRescale: number;
-  /** Records the captured attention maps of every step. */
-  readonly store?: AttentionStore;
   /** Called with the latents after every step (diffusers' callback_on_step_end). */
   readonly onStepLatents?: (step: number, latents: Tensor) => void;
   readonly onProgress?: ProgressCallback;
   readonly signal?: AbortSignal;
+}
+
+export interface NativePassArgs extends DenoiseLoopArgs {
+  readonly stage: number;
+  readonly unet: UNetRunner;
+  /** Records the captured attention maps of every step. */
+  readonly store?: AttentionStore;
+}
+
+/**
+ * The arguments shared by the baselines that denoise directly at the target size with their own UNet variant
+ * (Attn-SF, ScaleCrafter): `latents` are at the target size; the variant comes from `components`.
+ */
+export interface TargetSizeRunArgs extends DenoiseLoopArgs {
+  readonly components: Components;
 }
 
 /** Runs every scheduler step and returns the final latents. */

@@ -10,29 +10,15 @@
  */
 import { AbortedError } from '../errors.js';
 import type { Feed } from '../engine/session.js';
-import type { Scheduler } from '../schedulers/scheduler.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
-import type { Components } from './components.js';
-import type { ProgressCallback } from './events.js';
 import { rescaleNoiseCfg } from './guidance.js';
-import { runNativePass } from './native-pass.js';
+import { runNativePass, type TargetSizeRunArgs } from './native-pass.js';
 import { dilationAt, reDilationPlan, type ReDilationPlan } from './scalecrafter-settings.js';
-import type { GuidedCondition } from './unet-runner.js';
 import { assertFinite } from './upscale-stage.js';
 
-export interface ScaleCrafterArgs {
-  readonly components: Components;
-  readonly scheduler: Scheduler;
-  /** Initial latents at the target size, already multiplied by init_noise_sigma. */
-  readonly latents: Tensor;
-  readonly condition: GuidedCondition;
-  readonly guidance: number;
-  readonly guidanceRescale: number;
+export interface ScaleCrafterArgs extends TargetSizeRunArgs {
   /** Overrides the plan from the settings (tests). */
   readonly plan?: ReDilationPlan;
-  readonly onStepLatents?: (step: number, latents: Tensor) => void;
-  readonly onProgress?: ProgressCallback;
-  readonly signal?: AbortSignal;
 }
 
 /** The conv_dilation feed for step i: each listed conv's dilation under `dilations` (1 where absent). */

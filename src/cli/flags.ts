@@ -1,0 +1,102 @@
+/**
+ * The flag table of the `accdiffusion` command line (issues 4 and 5): the `generate` and `info`
+ * subcommands, their options, help texts and shown defaults, declared with commander. Values come out
+ * raw (strings and switches); args.ts checks them and builds the typed commands. Defaults follow the
+ * reference CLI (accdiffusion_sdxl.py) through src/pipeline/options.ts.
+ */
+import { Command, Option } from 'commander';
+import { METHODS, REFERENCE_NEGATIVE_PROMPT, SCHEDULERS } from '../pipeline/options.js';
+import type { Device } from '../engine/providers.js';
+import { packageVersion } from './package-info.js';
+
+/** Device names, kept here so parsing never loads onnxruntime (src/engine/providers.ts has the same list). */
+export const CLI_DEVICES: readonly Device[] = ['cpu', 'cuda', 'webgpu'];
+
+/** Default --scale when neither --scale nor --width/--height is given: the reference's 1024 → 2048. */
+export const DEFAULT_SCALE = 2;
+
+/** Default seed, the same as resolveOptions' (the reference CLI's). */
+export const DEFAULT_SEED = 42;
+
+/** `generate`'s option values as commander gives them, keyed by camelCased flag name. */
+export type RawGenerateOptions = Record<string, string | boolean | undefined>;
+
+/** `info`'s option values as commander gives them. */
+export interface RawInfoOptions {
+  model?: string;
+  image?: string;
+  json: boolean;
+}
+
+/** What runs when a subcommand was parsed; errors thrown here end the parse. */
+export interface FlagHandlers {
+  generate(opts: RawGenerateOptions, cmd: Command): void;
+  info(opts: RawInfoOptions): void;
+}
+
+/** The `accdiffusion` program; help and version text go to `writeOut` (default process.stdout). */
+export function buildProgram(writeOut: ((text: string) => void) | undefined, handlers: FlagHandlers): Command {
+  const program = new Command('accdiffusion')
+    .description('High-resolution images from Stable Diffusion / SDXL model folders with AccDiffusion')
+    .version(packageVersion())
+    .exitOverride()
+    .configureOutput({
+      writeOut: writeOut ?? ((s) => process.stdout.write(s)),
+      // commander's own error text is replaced by our OptionsError message; see parseArgs (args.ts).
+      writeErr: () => {},
+      outputError: () => {},
+    })
+    .showSuggestionAfterError(true)
+    .allowExcessArguments(false);
+
+  program
+    .command('generate')
+    .description('generate an image at a size above the model\'s native one')
+    .option('--model <folder|repo>', 'model folder or Hugging Face repo id in the local cache (default: the bundled shapes-xl)')
+    .requiredOption('--prompt <text>', 'what to draw')
+    .option('--negative-prompt <text>', `negative prompt (default "${REFERENCE_NEGATIVE_PROMPT}")`)
+    .option('--no-negative-prompt', 'no negative prompt at all')
+    .option('--width <px>', 'target width in pixels (multiple of 8)')
+    .option('--height <px>', 'target height in pixels (multiple of 8)')
+    .option('--scale <n>', `target = native size × n (default ${DEFAULT_SCALE} when no --width/--height)`)
+    .option('--method <name>', `one of ${METHODS.join(', ')}`, 'accdiffusion')
+    .option('--steps <n>', 'denoising steps per stage (default 50)')
+    .option('--guidance <x>', 'CFG scale of the native pass and dilated branch (default 7.5)')
+    .option('--multi-guidance <x>', 'CFG scale of the patch branch (default 7.5)')
+    .option('--guidance-rescale <x>', 'diffusers guidance_rescale in [0, 1] (default 0)')
+    .option('--scheduler <name>', `${SCHEDULERS.join(' or ')} (default: the model's scheduler)`)
+    .option('--seed <n>', `random seed (default ${DEFAULT_SEED})`)
+    .option('--c <x>', 'attention-ratio threshold of patch prompts (default 0.3)')
+    .option('--stride <cells>', 'window stride in latent cells (default: half the native latent size)')
+    .option('--view-batch-size <n>', 'windows per UNet batch (default 16)')
+    .option('--cosine-scale-1 <x>', 'exponent of the skip-residual factor (default 3)')
+    .option('--cosine-scale-2 <x>', 'exponent of the dilated-sampling factor (default 1)')
+    .option('--cosine-scale-3 <x>', 'exponent of the blur factor (default 1)')
+    .option('--sigma <x>', 'Gaussian blur std before dilated sampling (default 0.8)')
+    .option('--no-patch-prompts', 'same prompt in every window (ablation)')
+    .option('--no-window-interaction', 'no window interaction in dilated sampling (ablation)')
+    .option('--reference-compat', 'reproduce the reference code\'s scheduler input-scaling quirk', false)
+    .option('--init-latents <file>', 'safetensors with tensor "latents" [1,4,h,w] float32 for the native pass')
+    .option('--save-latents <file>', 'write final and per-stage latents (safetensors)')
+    .option('--save-stages <dir>', 'write every stage image, token masks and patch-prompt maps')
+    .option('--report <file>', 'write a JSON report (parameters, window prompts, timings, UNet calls, memory)')
+    .option('--out <file>', 'output PNG (default accdiffusion-<seed>.png)')
+    .option('--force', 'overwrite existing output files; allow very large sizes', false)
+    .addOption(new Option('--device <name>', `execution provider: ${CLI_DEVICES.join(', ')}`).default('cpu'))
+    .option('--threads <n>', 'intra-op threads per session')
+    .option('--quiet', 'print nothing but errors', false)
+    .option('--json', 'progress as one JSON object per line on stdout', false)
+    .option('--state-dir <dir>', 'keep each finished stage here so an interrupted run can --resume')
+    .option('--resume', 'continue from the last finished stage in --state-dir', false)
+    .action((opts: RawGenerateOptions, cmd: Command) => handlers.generate(opts, cmd));
+
+  program
+    .command('info')
+    .description('describe a model: family, native size, components, dtypes, parameters, devices')
+    .option('--model <folder|repo>', 'model folder or Hugging Face repo id (default: the bundled shapes-xl)')
+    .option('--image <file.png>', 'print the generation parameters stored in a PNG instead')
+    .option('--json', 'print JSON', false)
+    .action((opts: RawInfoOptions) => handlers.info(opts));
+
+  return program;
+}
