@@ -6,6 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import type { Tensor } from '../tensor/tensor.js';
 import { executionProviders, type Device } from './providers.js';
+import { noteRunBuffers } from './transient-memory.js';
 
 export interface SessionOptions {
   /** Folder the external-data locations are relative to (the real folder of the weight files). */
@@ -82,10 +83,14 @@ export class ModelSession {
     }
     const result = outputs ? await this.session.run(ortFeeds, [...outputs]) : await this.session.run(ortFeeds);
     const out: Record<string, Tensor> = {};
+    let bytes = 0;
+    for (const f of Object.values(feeds)) bytes += f.data.byteLength;
     for (const [name, t] of Object.entries(result)) {
+      bytes += (t.data as Float32Array).byteLength;
       if (t.type !== 'float32') throw new Error(`ModelSession.run: output ${name} is ${t.type}, expected float32`);
       out[name] = { data: t.data as Float32Array, shape: t.dims.map(Number) };
     }
+    noteRunBuffers(bytes);
     return out;
   }
 
