@@ -285,7 +285,7 @@ async function main(): Promise<void> {
     const weights = openComponentWeights(f32dir);
     bindUNetWeights(model, weights);
     const only = process.env.UNET_BENCH_VARIANTS?.split(',');
-    const variants: Variant[] = [
+    const all: Variant[] = [
       // what the library ships (src/engine/session.ts), so a wrong option there shows up here
       { name: 'library session options', attention: 'fused' as const, options: ortSessionOptions({ weightsDir: weights.weightsDir, threads: THREADS }, ['cpu']) },
       { name: 'fused MHA, opt=all, prepacking on', attention: 'fused' as const, options: sessionOptions(weights.weightsDir, {}) },
@@ -293,7 +293,9 @@ async function main(): Promise<void> {
       { name: 'fused MHA, opt=all, no mem pattern', attention: 'fused' as const, options: sessionOptions(weights.weightsDir, {}, { enableMemPattern: false }) },
       { name: 'fused MHA, opt=extended', attention: 'fused' as const, options: sessionOptions(weights.weightsDir, {}, { graphOptimizationLevel: 'extended' }) },
       { name: 'explicit attention, opt=all', attention: 'explicit' as const, options: sessionOptions(weights.weightsDir, {}) },
-    ].filter((v, i) => !only || only.includes(String(i)));
+    ];
+    // UNET_BENCH_VARIANTS=2,0 runs those variants in that order (to see order effects)
+    const variants = only ? only.map((i) => all[Number(i)]!).filter(Boolean) : all;
     for (const v of variants) await timeVariant(model, weights.weightsDir, v);
     rmSync(f32dir, { recursive: true, force: true });
     // fp16 memory check, each in its own process so peak RSS is not shared with the timing runs
