@@ -41,6 +41,9 @@ export function ortSessionOptions(options: SessionOptions, executionProviders: o
     // onnxruntime warns about each of them.
     logSeverityLevel: 3,
     ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+    // Nodes run one after another; no inter-op pool competing with the intra-op threads for the cores.
+    executionMode: 'sequential',
+    interOpNumThreads: 1,
     ...(options.memoryArena === false ? { enableCpuMemArena: false } : {}),
     ...(options.memoryPattern === false ? { enableMemPattern: false } : {}),
     extra: {

@@ -26,6 +26,8 @@ test('session config entries are onnxruntime keys: external data folder and prep
 test('session options pass threads, arena and memory-pattern switches through', () => {
   const o = ortSessionOptions({ weightsDir: '/w', threads: 2, memoryArena: false, memoryPattern: false }, ['cpu']);
   assert.equal(o.intraOpNumThreads, 2);
+  assert.equal(o.interOpNumThreads, 1);
+  assert.equal(o.executionMode, 'sequential');
   assert.equal(o.enableCpuMemArena, false);
   assert.equal(o.enableMemPattern, false);
   const d = ortSessionOptions({ weightsDir: '/w' }, ['cpu']);
