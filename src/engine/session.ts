@@ -50,8 +50,8 @@ export function ortSessionOptions(options: SessionOptions, executionProviders: o
       // session.model_external_initializers_file_folder_path and session.disable_prepacking
       session: {
         model_external_initializers_file_folder_path: options.weightsDir,
-        // Measured on the SD1.5-size UNet (bench:unet, 2 threads): 13.6 s/forward without weight prepacking,
-        // 16.1 s with it, and the same peak memory; prepacking also keeps a second, repacked copy of the weights.
+        // Prepacking keeps a second, repacked copy of the weights; bench:unet (SD1.5-size UNet, 2 threads) saw no
+        // speed difference beyond the machine's run-to-run drift (README, Speed and memory).
         disable_prepacking: '1',
       },
     },

@@ -29,8 +29,9 @@ function rows(embeds: Float32Array, pooled: Float32Array | undefined, b: number,
  * ([0, 0] for the native pass and the dilated branch).
  */
 export async function guidedConditions(ctx: ConditionContext, prompts: readonly string[], crops: ReadonlyArray<readonly [number, number]>): Promise<GuidedCondition[]> {
-  // Each distinct prompt is encoded and held once, its windows share the rows: a 225-window SDXL stage
-  // would otherwise hold 225 copies of 77 × 2048 floats (142 MiB) where a few dozen prompts differ.
+  // The encoder's cache already encodes each distinct prompt once; asking it for distinct prompts only also
+  // holds each once, its windows sharing the rows: a 225-window SDXL stage would otherwise hold 225 copies of
+  // 77 × 2048 floats (142 MiB) where a few dozen prompts differ.
   const distinct = [...new Set(prompts)];
   const rowOf = new Map(distinct.map((p, i) => [p, i]));
   const pos = await ctx.encoder.encode(distinct);
