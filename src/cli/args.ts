@@ -7,7 +7,7 @@
 import { CommanderError, type Command } from 'commander';
 import { basename } from 'node:path';
 import { OptionsError } from '../errors.js';
-import { METHODS, SCHEDULERS, type Method, type SchedulerName } from '../pipeline/options.js';
+import { METHODS, SCHEDULERS, type GenerateOptions, type Method } from '../pipeline/options.js';
 import type { Device } from '../engine/providers.js';
 import { anyNumber, fail, inputFile, nonNegative, oneOf, outputDir, outputFile, parseNumber, positiveInt } from './arg-values.js';
 import { buildProgram, CLI_DEVICES, DEFAULT_SCALE, DEFAULT_SEED, type RawGenerateOptions, type RawInfoOptions } from './flags.js';
@@ -18,31 +18,20 @@ export { CLI_DEVICES, DEFAULT_SCALE, DEFAULT_SEED } from './flags.js';
 export { defaultModelPath, packageRoot, packageVersion } from './package-info.js';
 export { estimateRun, MAX_PIXELS_WITHOUT_FORCE, resolveTargetSize, type RunEstimate, type TargetSize } from './target-size.js';
 
-export interface GenerateCommand {
+/** The generation settings the CLI passes through unchanged (their documentation is in GenerateOptions). */
+type PassedThrough =
+  | 'prompt' | 'steps' | 'guidance' | 'multiGuidance' | 'guidanceRescale' | 'scheduler' | 'c' | 'stride' | 'viewBatchSize'
+  | 'cosineScale1' | 'cosineScale2' | 'cosineScale3' | 'sigma' | 'patchPrompts' | 'windowInteraction';
+
+export interface GenerateCommand extends Pick<GenerateOptions, PassedThrough> {
   readonly command: 'generate';
   /** Model folder or Hugging Face repo id, as given (default: the bundled model folder). */
   readonly model: string;
-  readonly prompt: string;
   /** undefined: the reference negative prompt; null: none (--no-negative-prompt). */
   readonly negativePrompt: string | null | undefined;
   readonly size: TargetSize;
   readonly method: Method;
-  readonly steps?: number;
-  readonly guidance?: number;
-  readonly multiGuidance?: number;
-  readonly guidanceRescale?: number;
-  readonly scheduler?: SchedulerName;
   readonly seed: number;
-  readonly c?: number;
-  readonly stride?: number;
-  readonly viewBatchSize?: number;
-  readonly cosineScale1?: number;
-  readonly cosineScale2?: number;
-  readonly cosineScale3?: number;
-  readonly sigma?: number;
-  /** undefined: the method's default; false: --no-patch-prompts. */
-  readonly patchPrompts?: boolean;
-  readonly windowInteraction?: boolean;
   readonly referenceCompat: boolean;
   /** Absolute paths of files and folders. */
   readonly initLatents?: string;
