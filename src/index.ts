@@ -11,6 +11,7 @@ export type { ProgressEvent, ProgressCallback, Branch } from './pipeline/events.
 export type { GenerateResult, StageResult, TokenMask, GenerationReport, RgbImage, Window } from './pipeline/result.js';
 export type { Device } from './engine/providers.js';
 export { availableDevices } from './engine/providers.js';
+export { collectRunBuffersWith, RUN_BUFFER_BUDGET_BYTES } from './engine/transient-memory.js';
 export type { Tensor } from './tensor/tensor.js';
 export {
   AccDiffusionError, ConfigError, WeightsError, TokenizerError, OptionsError, ProviderError, NumericsError, AbortedError,

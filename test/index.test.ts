@@ -20,3 +20,24 @@ test('import { loadPipeline } from "accdiffusion" generates an image through the
     await pipe.dispose();
   }
 });
+
+test('the library leaves its host process as it was: no gc exposed, onnxruntime logger untouched; one generate() at a time', async () => {
+  const { runInNewContext } = await import('node:vm');
+  const ort = await import('onnxruntime-node');
+  const lib = await import('accdiffusion');
+  const logLevel = ort.env.logLevel;
+  await lib.availableDevices();
+  const pipe = await lib.loadPipeline(tinySd, { threads: 1 });
+  try {
+    const first = pipe.generate({ prompt: 'a photo of an astronaut', width: 64, height: 64, steps: 1, method: 'direct' });
+    await assert.rejects(pipe.generate({ prompt: 'x', width: 64, height: 64, steps: 1, method: 'direct' }), /already generating/);
+    const r = await first;
+    assert.equal(r.image.width, 64);
+    // the refusal did not disturb the pipeline: the next call runs
+    assert.equal((await pipe.generate({ prompt: 'x', width: 64, height: 64, steps: 1, method: 'direct' })).image.height, 64);
+    assert.equal(runInNewContext('typeof gc'), 'undefined');
+    assert.equal(ort.env.logLevel, logLevel);
+  } finally {
+    await pipe.dispose();
+  }
+});

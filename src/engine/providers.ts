@@ -5,6 +5,8 @@
  * device counts as available only after a one-node session has really run on it.
  */
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ProviderError } from '../errors.js';
 import { GraphBuilder } from '../graph/builder.js';
@@ -17,6 +19,19 @@ const HINTS: Record<Device, string> = {
   cuda: 'reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node (needs an NVIDIA GPU with CUDA 12 and cuDNN 9)',
   webgpu: 'needs a GPU adapter reachable through Vulkan (libvulkan.so.1 and a driver)',
 };
+
+/**
+ * The folder of onnxruntime-node's native binding, where its installer puts the CUDA provider libraries
+ * (undefined where the layout is not the known one: then the probe decides alone).
+ */
+function ortBindingDir(): string | undefined {
+  try {
+    const pkg = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    return join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Where Linux distributions put the Vulkan loader. */
 const VULKAN_PATHS = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib64/libvulkan.so.1', '/usr/lib/libvulkan.so.1', '/usr/local/lib/libvulkan.so.1'];
@@ -39,11 +54,16 @@ export function probeDevice(device: Device): Promise<string | undefined> {
       if (!names.has(device)) return 'not compiled into this onnxruntime-node build';
       // Dawn prints a native warning when it cannot load Vulkan; on Linux, say so ourselves instead of probing.
       if (device === 'webgpu' && process.platform === 'linux' && !vulkanLoaderPaths().some((p) => existsSync(p))) return 'libvulkan.so.1 not found';
+      // Without its provider libraries a CUDA session fails after onnxruntime's process-wide logger printed the
+      // failure (a per-session log level does not reach it); say why without trying.
+      const bindingDir = ortBindingDir();
+      if (device === 'cuda' && bindingDir && existsSync(join(bindingDir, 'onnxruntime_binding.node')) && !existsSync(join(bindingDir, 'libonnxruntime_providers_shared.so')) && process.platform === 'linux') {
+        return 'CUDA provider libraries not installed';
+      }
       const g = new GraphBuilder('probe');
       g.output(g.op('Relu', [g.input('x', 'float32', [1])]), 'y');
-      // A provider that fails to load also logs through onnxruntime's process-wide logger; the failure comes
-      // back as an exception anyway, so keep that logger to fatal messages only.
-      ort.env.logLevel = 'fatal';
+      // A provider that fails to load may also log through onnxruntime's process-wide logger; that logger
+      // belongs to the host (the CLI quiets it in cli/host-process.ts), so only this session's level is set.
       try {
         // logSeverityLevel 4: keep onnxruntime's own error log of the failed provider off the console.
         const s = await ort.InferenceSession.create(g.toModelProto(), { executionProviders: [device], logSeverityLevel: 4 });

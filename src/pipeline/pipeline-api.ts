@@ -37,6 +37,7 @@ export interface PipelineModelInfo {
 
 export interface Pipeline {
   readonly model: PipelineModelInfo;
+  /** One call at a time: a call while another runs on this pipeline throws an OptionsError at once. */
   generate(options: GenerateOptions, context?: RunContext): Promise<GenerateResult>;
   dispose(): Promise<void>;
 }

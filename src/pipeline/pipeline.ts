@@ -1,6 +1,7 @@
 /**
  * loadPipeline: the library's entry point. Loads a model folder once; generate() many times.
  */
+import { OptionsError } from '../errors.js';
 import { Components } from './components.js';
 import { generate, type GenerateContext } from './accdiffusion.js';
 import type { GenerateOptions } from './options.js';
@@ -15,7 +16,16 @@ class LoadedPipeline implements Pipeline {
     private readonly warnings: { sink: ((message: string) => void) | undefined },
   ) {}
 
+  private running = false;
+
+  /**
+   * One generation at a time per pipeline: the run's warnings sink and the UNet call counts of its report
+   * belong to the pipeline, so a second call while one runs fails at once with an OptionsError (queue the
+   * calls, as the web page does, or load a second pipeline).
+   */
   async generate(options: GenerateOptions, context: RunContext & Omit<GenerateContext, 'onProgress' | 'signal'> = {}): Promise<GenerateResult> {
+    if (this.running) throw new OptionsError('this pipeline is already generating; await the running generate() before starting another');
+    this.running = true;
     const onProgress = context.onProgress;
     this.warnings.sink = onProgress ? (message) => onProgress({ type: 'warning', message }) : undefined;
     try {
@@ -23,6 +33,7 @@ class LoadedPipeline implements Pipeline {
       return { ...result, report: { ...result.report, seconds: { ...result.report.seconds, load: this.loadSeconds } } };
     } finally {
       this.warnings.sink = undefined;
+      this.running = false;
     }
   }
 
