@@ -58,8 +58,18 @@ export function ortSessionOptions(options: SessionOptions, executionProviders: o
   };
 }
 
+/**
+ * What the pipeline needs of a session: its input names and a run. ModelSession implements it; tests use
+ * stand-ins computing known functions.
+ */
+export interface RunnableSession {
+  readonly inputNames: readonly string[];
+  run(feeds: Record<string, Feed>, outputs?: readonly string[]): Promise<Record<string, Tensor>>;
+  release(): Promise<void>;
+}
+
 /** A loaded graph ready to run. */
-export class ModelSession {
+export class ModelSession implements RunnableSession {
   private constructor(private readonly session: ort.InferenceSession) {}
 
   static async create(modelBytes: Uint8Array, options: SessionOptions): Promise<ModelSession> {

@@ -3,6 +3,8 @@
  * Implemented by src/pipeline/pipeline.ts (loadPipeline).
  */
 import type { Device } from '../engine/providers.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { RandomStreams } from './accdiffusion.js';
 import type { ProgressCallback } from './events.js';
 import type { GenerateOptions } from './options.js';
 import type { GenerateResult } from './result.js';
@@ -25,6 +27,20 @@ export interface RunContext {
   readonly resume?: boolean;
 }
 
+/**
+ * Hooks into a run for replays and parity tests (the tool's own tests use them to compare every step with
+ * diffusers and with the original AccDiffusion code). Latents are NCHW float32 [1, 4, h, w] in latent cells,
+ * scaled as the scheduler sees them (not divided by the VAE's scaling factor).
+ */
+export interface RunHooks {
+  /** Random streams to draw from instead of the seeded ones (recorded draws of a reference run). */
+  readonly random?: RandomStreams;
+  /** Called after each stage (1 = the native pass or the only stage) with its final latents. */
+  readonly onStageLatents?: (stage: number, latents: Tensor) => void;
+  /** Called after every denoising step (0-based) of every stage with the stepped latents. */
+  readonly onStepLatents?: (stage: number, step: number, latents: Tensor) => void;
+}
+
 /** Facts about the loaded model that callers (CLI, reports) need. */
 export interface PipelineModelInfo {
   /** The model folder (resolved path). */
@@ -38,6 +54,6 @@ export interface PipelineModelInfo {
 export interface Pipeline {
   readonly model: PipelineModelInfo;
   /** One call at a time: a call while another runs on this pipeline throws an OptionsError at once. */
-  generate(options: GenerateOptions, context?: RunContext): Promise<GenerateResult>;
+  generate(options: GenerateOptions, context?: RunContext & RunHooks): Promise<GenerateResult>;
   dispose(): Promise<void>;
 }

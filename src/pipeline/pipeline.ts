@@ -3,9 +3,9 @@
  */
 import { OptionsError } from '../errors.js';
 import { Components } from './components.js';
-import { generate, type GenerateContext } from './accdiffusion.js';
+import { generate } from './accdiffusion.js';
 import type { GenerateOptions } from './options.js';
-import type { LoadOptions, Pipeline, PipelineModelInfo, RunContext } from './pipeline-api.js';
+import type { LoadOptions, Pipeline, PipelineModelInfo, RunContext, RunHooks } from './pipeline-api.js';
 import type { GenerateResult } from './result.js';
 
 class LoadedPipeline implements Pipeline {
@@ -23,7 +23,7 @@ class LoadedPipeline implements Pipeline {
    * belong to the pipeline, so a second call while one runs fails at once with an OptionsError (queue the
    * calls, as the web page does, or load a second pipeline).
    */
-  async generate(options: GenerateOptions, context: RunContext & Omit<GenerateContext, 'onProgress' | 'signal'> = {}): Promise<GenerateResult> {
+  async generate(options: GenerateOptions, context: RunContext & RunHooks = {}): Promise<GenerateResult> {
     if (this.running) throw new OptionsError('this pipeline is already generating; await the running generate() before starting another');
     this.running = true;
     const onProgress = context.onProgress;

@@ -4,7 +4,7 @@
  * has those inputs (so SD and SDXL differ by the graph, not by a switch), applies guidance, and counts
  * UNet sample evaluations for the report.
  */
-import type { Feed, ModelSession } from '../engine/session.js';
+import type { Feed, RunnableSession } from '../engine/session.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import { classifierFreeGuidance } from './guidance.js';
 
@@ -50,7 +50,7 @@ export class UNetRunner {
   readonly textTime: boolean;
 
   constructor(
-    private readonly session: ModelSession,
+    private readonly session: RunnableSession,
     /** Token sequence length and embedding width of encoder_hidden_states. */
     readonly seqLen: number,
     readonly embedDim: number,

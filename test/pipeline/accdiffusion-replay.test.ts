@@ -7,7 +7,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPipeline } from '../../src/pipeline/pipeline.js';
 import type { Pipeline } from '../../src/pipeline/pipeline-api.js';
-import type { GenerateContext } from '../../src/pipeline/accdiffusion.js';
+import type { RunHooks } from '../../src/pipeline/pipeline-api.js';
 import { maxAbsDiff, tensor, type Tensor } from '../../src/tensor/tensor.js';
 import { TorchGenerator } from '../../src/tensor/torch-generator.js';
 import { jitterReplay, ReplayRandom } from '../helpers/replay-random.js';
@@ -35,7 +35,7 @@ async function replay(run: string) {
   const jitter = jitterReplay(run, 32);
   const stepLatents = new Map<string, Tensor>();
   const stageLatents = new Map<number, Tensor>();
-  const ctx: GenerateContext = {
+  const ctx: RunHooks = {
     random: { latents: new TorchGenerator(0), global: random, jitter },
     onStepLatents: (stage, step, l) => stepLatents.set(`${stage}.${step}`, l),
     onStageLatents: (stage, l) => stageLatents.set(stage, l),
@@ -48,7 +48,7 @@ async function replay(run: string) {
       cosineScale1: c.cosine_scale_1, cosineScale2: c.cosine_scale_2, cosineScale3: c.cosine_scale_3, sigma: c.sigma, c: c.c,
       windowInteraction: c.shuffle, referenceCompat: true, initLatents: tensor(init.shape, init.data), method: 'accdiffusion',
     },
-    ctx as never,
+    ctx,
   );
   assert.equal(jitter.remaining(), 0, 'every recorded jitter draw was used');
   return { json, result, stepLatents, stageLatents, random };

@@ -5,7 +5,7 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import type { ModelSession } from '../../src/engine/session.js';
+import type { Feed, RunnableSession } from '../../src/engine/session.js';
 import { UNetRunner, type GuidedCondition } from '../../src/pipeline/unet-runner.js';
 import { patchBranchNoise } from '../../src/pipeline/patch-denoise.js';
 import { dilatedBranchNoise } from '../../src/pipeline/dilated-denoise.js';
@@ -19,19 +19,18 @@ import { tensor, maxAbsDiff, type Tensor } from '../../src/tensor/tensor.js';
 import { TorchGenerator } from '../../src/tensor/torch-generator.js';
 
 /** A stand-in UNet session: out = fn(sample row, row index). */
-function fakeSession(fn: (row: Float32Array, r: number) => Float32Array): ModelSession {
+function fakeSession(fn: (row: Float32Array, r: number) => Float32Array): RunnableSession {
   return {
     inputNames: ['sample', 'timestep', 'encoder_hidden_states'],
-    outputNames: ['out_sample'],
-    run: async (feeds: Record<string, Tensor>) => {
-      const s = feeds.sample!;
+    run: async (feeds: Record<string, Feed>) => {
+      const s = feeds.sample as Tensor;
       const per = s.data.length / s.shape[0]!;
       const out = new Float32Array(s.data.length);
       for (let r = 0; r < s.shape[0]!; r++) out.set(fn(s.data.subarray(r * per, (r + 1) * per), r), r * per);
       return { out_sample: tensor(s.shape, out) };
     },
     release: async () => {},
-  } as unknown as ModelSession;
+  };
 }
 
 const cond: GuidedCondition = { negative: { embeds: new Float32Array(2 * 3) }, positive: { embeds: new Float32Array(2 * 3) } };
@@ -51,7 +50,7 @@ test('patch branch: stepping on the averaged ε̂ equals averaging the per-windo
   const set = getViews({ height: 24, width: 20, window: 16, stride: 8, randint: (lo, hi) => gen.randint(lo, hi) });
   const conds = set.views.map(() => cond);
   // DDIM with clip_sample off (SD's config): with clipping the step is not affine in ε̂.
-  for (const scheduler of [new EulerDiscreteScheduler({}), new DDIMScheduler({ clipSample: false } as never)]) {
+  for (const scheduler of [new EulerDiscreteScheduler({}), new DDIMScheduler({ clipSample: false })]) {
     scheduler.setTimesteps(10);
     const i = 3;
     const t = scheduler.timesteps[i]!;
@@ -110,7 +109,7 @@ test('cosine weights: c1 = cf³ ≤ c2 = cf ≤ 1 and c3 ∈ [0.01, 1]; cf(981) 
 });
 
 test('reference-compat input scaling (spec B1): first patch batch of step 0 unscaled, later batches use σ_{i+1}', () => {
-  const s = new EulerDiscreteScheduler({ timestep_spacing: 'leading', steps_offset: 1 } as never);
+  const s = new EulerDiscreteScheduler({ timestepSpacing: 'leading', stepsOffset: 1 });
   s.setTimesteps(4);
   const fixed = branchDivisors(s, 1, false);
   const sig = (k: number) => Math.fround(Math.sqrt(Math.fround(Math.fround(s.sigmaAt(k) ** 2) + 1)));
