@@ -1,8 +1,8 @@
 /**
  * Decoding a large latent with the VAE in overlapping tiles, so that the decoder's activations (and its
  * mid-block attention over every latent cell) stay the size of one tile however large the image grows;
- * the tiles are cross-faded with the linear weights of tiled-decode-plan.ts. Also the final latent →
- * 8-bit RGB conversion.
+ * the tiles are cross-faded with the linear weights of tiled-decode-plan.ts, and each band of finished rows
+ * is converted to 8-bit RGB at once.
  *
  * Ports the idea of diffusers v0.27 `AutoencoderKL.tiled_decode` (overlapping tiles, linear blend) with
  * equal-size tiles and normalised weights instead of its crop-and-blend; the pixel conversion follows
@@ -13,7 +13,7 @@ import { AbortedError, NumericsError, OptionsError } from '../errors.js';
 import { crop2d } from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { RgbImage } from './result.js';
-import { planTiles, TileAccumulator } from './tiled-decode-plan.js';
+import { planTiles } from './tiled-decode-plan.js';
 
 export interface TiledDecodeOptions {
   /** Tile side in latent cells; a latent no larger than this on both axes is decoded in one call. */
@@ -29,47 +29,6 @@ function firstNonFinite(a: Float32Array): number {
   return -1;
 }
 
-/**
- * Decodes latents [B, C, h, w] (already divided by scaling_factor) to pixels [B, 3, s·h, s·w] in [-1, 1],
- * calling `decodeTile` on [B, C, th, tw] crops; s is read from the first decoded tile (8 for SD/SDXL).
- * NaN/Inf in the latents or in any decoded tile is a NumericsError naming where it appeared.
- */
-export async function decodeLatents(latents: Tensor, decodeTile: (tile: Tensor) => Promise<Tensor>, opts: TiledDecodeOptions): Promise<Tensor> {
-  const { tileLatent, overlapLatent } = opts;
-  if (!Number.isInteger(tileLatent) || tileLatent < 1) throw new OptionsError(`tile size ${tileLatent} must be a positive number of latent cells`);
-  if (!Number.isInteger(overlapLatent) || overlapLatent < 0 || overlapLatent >= tileLatent) {
-    throw new OptionsError(`tile overlap ${overlapLatent} must be an integer in [0, ${tileLatent}) latent cells`);
-  }
-  if (latents.shape.length !== 4) throw new RangeError(`decodeLatents: latents must be [B, C, h, w], got [${latents.shape}]`);
-  const [batch, , height, width] = latents.shape as [number, number, number, number];
-  const bad = firstNonFinite(latents.data);
-  if (bad >= 0) throw new NumericsError(`VAE decode: the latents contain ${latents.data[bad]} (element ${bad} of [${latents.shape}])`);
-
-  // 1. tile rectangles; their positions do not depend on the pixel scale, only the weights do
-  const rects = planTiles({ height, width, tileSize: tileLatent, overlap: overlapLatent }).tiles;
-  let acc: TileAccumulator | undefined;
-  for (let i = 0; i < rects.length; i++) {
-    if (opts.signal?.aborted) throw new AbortedError('VAE decode was aborted');
-    const r = rects[i]!;
-    // 2. decode one tile
-    const out = await decodeTile(crop2d(latents, r.top, r.left, r.height, r.width)); // [B, 3, s·th, s·tw]
-    const where = `tile ${i + 1} of ${rects.length} (latent rows ${r.top}..${r.top + r.height - 1}, cols ${r.left}..${r.left + r.width - 1})`;
-    const badOut = firstNonFinite(out.data);
-    if (badOut >= 0) throw new NumericsError(`VAE decode: ${where} decoded to ${out.data[badOut]} pixels (fp16 overflow? try a float32 VAE)`);
-    // 3. the scale and the blend plan, once the first tile shows the decoder's factor
-    if (!acc) {
-      const scale = out.shape[2]! / r.height;
-      if (out.shape.length !== 4 || out.shape[0] !== batch || !Number.isInteger(scale) || out.shape[3] !== r.width * scale) {
-        throw new RangeError(`decodeLatents: decoding a [${batch}, ${r.height}, ${r.width}] tile gave [${out.shape}], not an integer upscale`);
-      }
-      acc = new TileAccumulator(planTiles({ height, width, tileSize: tileLatent, overlap: overlapLatent, scale }), batch, out.shape[1]!);
-    }
-    // 4. blend it in
-    acc.addTile(i, out);
-  }
-  return acc!.output;
-}
-
 /** numpy's round (half to even) of a non-negative value. */
 function roundHalfEven(y: number): number {
   const f = Math.floor(y);
@@ -80,33 +39,11 @@ function roundHalfEven(y: number): number {
 }
 
 /**
- * Decoded pixels [B, 3, H, W] in [-1, 1] → interleaved 8-bit RGB (H·W·3 bytes) of batch item `index`,
- * computed in float32 like diffusers: ((x / 2 + 0.5).clamp(0, 1) · 255).round().
- */
-export function latentsToImage(pixels: Tensor, index = 0): Uint8Array {
-  if (pixels.shape.length !== 4 || pixels.shape[1] !== 3) throw new RangeError(`latentsToImage: pixels must be [B, 3, H, W], got [${pixels.shape}]`);
-  const [b, , h, w] = pixels.shape as [number, number, number, number];
-  if (!Number.isInteger(index) || index < 0 || index >= b) throw new RangeError(`latentsToImage: no batch item ${index} of ${b}`);
-  const plane = h * w;
-  const base = index * 3 * plane;
-  const rgb = new Uint8Array(plane * 3);
-  const f = Math.fround;
-  for (let c = 0; c < 3; c++) {
-    for (let p = 0; p < plane; p++) {
-      const x = pixels.data[base + c * plane + p]!;
-      if (Number.isNaN(x)) throw new NumericsError(`VAE output: pixel (${Math.floor(p / w)}, ${p % w}) channel ${c} of image ${index} is NaN`);
-      const v = Math.min(1, Math.max(0, f(f(x / 2) + 0.5)));
-      rgb[p * 3 + c] = roundHalfEven(f(v * 255));
-    }
-  }
-  return rgb;
-}
-
-/**
  * Decodes latents [1, C, h, w] (already divided by scaling_factor) straight to 8-bit RGB, one row of tiles
  * at a time: only a band of float pixels (one tile row plus the overlap carried into the next) is ever
- * held, so the float image of a huge target never exists; the result equals
- * latentsToImage(decodeLatents(...)).
+ * held, so the float image of a huge target never exists. Pixels [-1, 1] become bytes as diffusers saves
+ * them, in float32: ((x / 2 + 0.5).clamp(0, 1) · 255).round(), numpy rounding half to even.
+ * Throws OptionsError for bad tile options and NumericsError (naming the tile) for NaN/Inf in latents or pixels.
  */
 export async function decodeToImage(latents: Tensor, decodeTile: (tile: Tensor) => Promise<Tensor>, opts: TiledDecodeOptions & { onTile?: (tile: number, tiles: number) => void }): Promise<RgbImage> {
   const { tileLatent, overlapLatent } = opts;

@@ -8,6 +8,7 @@ import type { Scheduler } from '../schedulers/scheduler.js';
 import type { RandomSource } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { dilatedBranchNoise } from './dilated-denoise.js';
+import { blurFactor } from './dilated-sampling.js';
 import type { ProgressCallback } from './events.js';
 import { patchBranchNoise } from './patch-denoise.js';
 import { branchDivisors } from './scheduler-scaling.js';
@@ -97,7 +98,7 @@ export async function runUpscaleStage(a: StageArgs): Promise<Tensor> {
     // 4. dilated branch (global), with blur and window interaction
     let dilated: Tensor | undefined;
     if (a.dilated) {
-      const c3 = 0.99 * cf ** a.cosineScale3 + 0.01;
+      const c3 = blurFactor(cf, a.cosineScale3);
       dilated = await dilatedBranchNoise({
         unet: a.unet, latents: x, scale: a.dilated.scale, condition: a.dilated.condition, timestep: t,
         ...(a.dilated.sigma !== undefined ? { blur: { sigma: a.dilated.sigma, c3 } } : {}),
