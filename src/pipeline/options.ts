@@ -36,9 +36,18 @@ export interface GenerateOptions {
   readonly scheduler?: SchedulerName;
   /** Ratio threshold for a word to enter a patch prompt (default 0.3). */
   readonly c?: number;
-  /** Patch stride in latent cells (default half the native latent size, e.g. 64 for SDXL). */
+  /**
+   * Patch stride in latent cells (default half the native latent size, e.g. 64 for SDXL) of the windows that are
+   * re-jittered every step: DemoFusion's, MultiDiffusion's, and AccDiffusion's with patch prompts off. With patch
+   * prompts on, AccDiffusion's fixed windows always use half the window, as the reference builds them (spec B3),
+   * and this option does not apply to them.
+   */
   readonly stride?: number;
-  /** Windows per UNet batch (default 16). */
+  /**
+   * Windows per batch (default 16, the reference's view_batch_size). It decides results in one place only: the
+   * dilated sub-latents of one batch are the ones window interaction permutes among. Memory does not depend on
+   * it: UNet runs are split into chunks of at most 16 rows anyway.
+   */
   readonly viewBatchSize?: number;
   /** Exponents of the cosine factor: skip residual (3), dilated weight (1), blur strength (1). */
   readonly cosineScale1?: number;
