@@ -198,7 +198,8 @@ export class CachedPromptEncoder implements PromptEncoder {
       await this.compute(batch.map((k) => textOf.get(k)!), batch, mode);
     }
     if (this.windowCuts > 0) {
-      this.onWarning?.(`${this.windowCuts} of the window prompts AccDiffusion built from the words of your prompt came out longer than ${mode.chunks * (this.seqLen - 2)} tokens when re-tokenised and were cut there (your prompt itself was not cut)`);
+      const n = this.windowCuts;
+      this.onWarning?.(`${n} distinct window prompt${n === 1 ? '' : 's'} that AccDiffusion built from the words of your prompt re-tokenise${n === 1 ? 's' : ''} to more than ${mode.chunks * (this.seqLen - 2)} tokens and ${n === 1 ? 'was' : 'were'} cut there (your prompt itself was not cut)`);
     }
 
     // 3. assemble the batch from cached rows
