@@ -28,7 +28,8 @@ function rows(embeds: Float32Array, pooled: Float32Array | undefined, b: number,
 
 /**
  * One GuidedCondition per entry of `prompts`; `crops[k]` is window k's crop offset in pixels
- * ([0, 0] for the native pass and the dilated branch).
+ * ([0, 0] for the native pass and the dilated branch). `source` 'window' marks prompts AccDiffusion built
+ * (a cut is counted, not blamed on the user; see EncodeMode.source).
  */
 export async function guidedConditions(ctx: ConditionContext, prompts: readonly string[], crops: ReadonlyArray<readonly [number, number]>, source: 'user' | 'window' = 'user'): Promise<GuidedCondition[]> {
   const mode: EncodeMode = { ...(ctx.promptMode ?? LITERAL_MODE), source };
@@ -38,7 +39,7 @@ export async function guidedConditions(ctx: ConditionContext, prompts: readonly 
   const distinct = [...new Set(prompts)];
   const rowOf = new Map(distinct.map((p, i) => [p, i]));
   const pos = await ctx.encoder.encode(distinct, undefined, mode);
-  const neg = await ctx.encoder.encodeNegative(1, ctx.negativePrompt === null ? undefined : [ctx.negativePrompt], undefined, { ...mode, source: 'user' });
+  const neg = await ctx.encoder.encodeNegative(1, ctx.negativePrompt === null ? undefined : [ctx.negativePrompt], undefined, { ...mode, source: 'negative' });
   const rowLen = mode.chunks * ctx.encoder.seqLen * ctx.encoder.embedDim;
   const pooledLen = ctx.encoder.pooledDim ?? 0;
   const negative = rows(neg.promptEmbeds.data, neg.pooled?.data, 0, rowLen, pooledLen);

@@ -293,7 +293,7 @@ export class CachedPromptEncoder implements PromptEncoder {
           warned.add(b); // once per prompt, not once per encoder
           if (mode.source === 'window') this.windowCuts++;
           else if (!mode.weighting) this.onWarning?.(`The following part of your input was truncated because CLIP can only handle sequences up to ${S} tokens: ${enc.cutText}`);
-          else this.onWarning?.(`Your prompt has ${enc.tokenCount} tokens; only the first ${enc.keptTokens} (${K} chunk${K === 1 ? '' : 's'} of ${S - 2}, --max-prompt-chunks) are used. Cut: ${enc.cutText}`);
+          else this.onWarning?.(`Your ${mode.source === 'negative' ? 'negative prompt' : 'prompt'} has ${enc.tokenCount} tokens; only the first ${enc.keptTokens} (${K} chunk${K === 1 ? '' : 's'} of ${S - 2}, --max-prompt-chunks) are used. Cut: ${enc.cutText}`);
         }
         ids.set(enc.ids.map(BigInt), b * K * S);
         multipliers.push(enc.multipliers);

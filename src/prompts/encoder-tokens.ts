@@ -17,10 +17,11 @@ export interface EncodeMode {
   /** Chunks of 77 tokens per row (1 in literal mode). */
   readonly chunks: number;
   /**
-   * Who wrote the text: `user` (default) prompts that are cut raise the truncation warning; `window` prompts
-   * (built by AccDiffusion from the user's words) are counted into one warning that does not blame the user.
+   * Who wrote the text: `user` (default) and `negative` prompts that are cut raise the truncation warning,
+   * naming the cut words; `window` prompts (built by AccDiffusion from the user's words) are counted into one
+   * warning that shows none of their text and does not blame the user.
    */
-  readonly source?: 'user' | 'window';
+  readonly source?: 'user' | 'negative' | 'window';
 }
 
 /** diffusers' reading: literal text, one chunk of 77. */

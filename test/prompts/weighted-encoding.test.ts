@@ -107,6 +107,8 @@ test('tiny-sdxl chunks: a 150-token prompt is 2 chunks whose first equals the 75
     assert.ok(diff(capped.promptEmbeds.data, first.promptEmbeds.data) < 1e-6);
     assert.equal(warnings.length, 1);
     assert.equal(warnings[0], `Your prompt has 150 tokens; only the first 75 (1 chunk of 75, --max-prompt-chunks) are used. Cut: ${tail}`);
+    await enc.encodeNegative(1, [words(150, 1)], undefined, { ...W(1), source: 'negative' });
+    assert.match(warnings.pop()!, /^Your negative prompt has 150 tokens; only the first 75 /);
     // window prompts that are cut do not blame the user and show none of their text
     await enc.encode([`${p150} hat`], undefined, { ...W(1), source: 'window' });
     assert.equal(warnings.length, 2);
