@@ -219,7 +219,7 @@ export async function generate(components: Components, options: GenerateOptions,
         const plan = stagePlans.find((p) => p.scale === sp.scale)!.plan;
         stageWindows.set(sp.scale, { views: sp.latentViews, padding: plan.latentJitter, prompts: sp.prompts });
       }
-      masks = prompts.masks.map((m) => ({ index: m.column, token: m.text, width: m.width, height: m.height, mask: Uint8Array.from(m.mask, (v) => (v ? 255 : 0)) }));
+      masks = prompts.masks.map((m, j) => ({ index: m.column, token: words ? words[j]!.plain : m.text, width: m.width, height: m.height, mask: Uint8Array.from(m.mask, (v) => (v ? 255 : 0)) }));
     } else {
       latents = await runNativePass({ stage: 1, unet: plainUnet!, scheduler, latents: init, condition: fullCondition!, guidance: o.guidance, guidanceRescale: o.guidanceRescale, onProgress: emit, ...signalOf(ctx), ...stepHook(ctx, 1) });
     }

@@ -3,13 +3,15 @@
  * stable-diffusion-webui `modules/prompt_parser.py` `parse_prompt_attention` (read to understand, written anew).
  *
  * - `(words)` multiplies the weight of what it encloses by 1.1, `[words]` divides it by 1.1; nesting multiplies.
- * - `(words:1.4)` multiplies by 1.4 (any `[+-]?[.\d]+` number; 0, negative and huge values are taken as written).
+ * - `(words:1.4)` multiplies by 1.4 (any `[+-]?[.\d]+` number; 0, negative and huge values are taken as written;
+ *   one that is not a finite number, such as `(a:1.2.3)`, is an OptionsError where A1111 would fail or give inf).
  * - `\(` `\)` `\[` `\]` `\\` are the literal characters; a lone `\` is dropped.
  * - Unbalanced brackets: a `)` or `]` with no opening one is literal text; an opening one that is never closed
  *   applies its ×1.1 (÷1.1) to everything after it, to the end of the prompt.
  * - `BREAK` (upper case, a word of its own) ends the current 75-token chunk (see prompt-chunks.ts).
  * - Neighbouring segments of equal weight are merged; an empty prompt is one empty segment of weight 1.
  */
+import { OptionsError } from '../errors.js';
 
 /** One run of prompt text and the factor applied to its tokens' embeddings; `isBreak` marks a BREAK. */
 export interface PromptSegment {
@@ -25,6 +27,13 @@ export const SQUARE_BRACKET_MULTIPLIER = 1 / 1.1;
 // Alternatives in A1111's order: escapes, a lone backslash, openers, ":number)" closers, closers, plain text, a lone colon.
 const ATTENTION_TOKEN = /\\\(|\\\)|\\\[|\\\]|\\\\|\\|\(|\[|:([+-]?[.\d]+)\)|\)|\]|[^\\()[\]:]+|:/g;
 const BREAK_WORD = /\s*\bBREAK\b\s*/s;
+
+/** Python's float() on the matched digits, refusing what it refuses (and infinities). */
+function parseWeight(digits: string): number {
+  const w = Number(digits);
+  if (!Number.isFinite(w)) throw new OptionsError(`prompt weight ":${digits})" is not a finite number (write e.g. "(word:1.2)")`);
+  return w;
+}
 
 interface MutableSegment { text: string; weight: number; isBreak?: true }
 
@@ -42,7 +51,7 @@ export function parsePromptAttention(text: string): PromptSegment[] {
     if (tok.startsWith('\\')) res.push({ text: tok.slice(1), weight: 1 });
     else if (tok === '(') round.push(res.length);
     else if (tok === '[') square.push(res.length);
-    else if (weight !== undefined && round.length > 0) multiplyFrom(round.pop()!, Number.parseFloat(weight));
+    else if (weight !== undefined && round.length > 0) multiplyFrom(round.pop()!, parseWeight(weight));
     else if (tok === ')' && round.length > 0) multiplyFrom(round.pop()!, ROUND_BRACKET_MULTIPLIER);
     else if (tok === ']' && square.length > 0) multiplyFrom(square.pop()!, SQUARE_BRACKET_MULTIPLIER);
     else {

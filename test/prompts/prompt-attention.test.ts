@@ -5,6 +5,7 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { OptionsError } from '../../src/errors.js';
 import { escapePromptText, formatWeight, parsePromptAttention, weightedText } from '../../src/prompts/prompt-attention.js';
 
 const pairs = (text: string): Array<[string, number]> => parsePromptAttention(text).map((s) => [s.text, s.weight]);
@@ -37,6 +38,11 @@ test('weights of 0, negative, huge and with spaces-free decimals are taken as wr
   assert.deepEqual(pairs('(a:+2)'), [['a', 2]]);
   assert.deepEqual(pairs('(a:1000000)'), [['a', 1e6]]);
   assert.deepEqual(pairs('(a:.5)'), [['a', 0.5]]);
+  assert.deepEqual(pairs('(a:1.)'), [['a', 1]]);
+  // what Python's float() refuses (A1111 then fails) is one OptionsError line
+  assert.throws(() => parsePromptAttention('(a:1.2.3)'), (e: unknown) => e instanceof OptionsError && /^prompt weight ":1\.2\.3\)" is not a finite number/.test((e as Error).message));
+  assert.throws(() => parsePromptAttention('(a:.)'), OptionsError);
+  assert.throws(() => parsePromptAttention(`(a:${'9'.repeat(400)})`), OptionsError);
   // ":1e3" is not a weight in A1111's grammar: the colon and the rest are text, and the bracket gives ×1.1
   assert.deepEqual(pairs('(a:1e3)'), [['a:1e3', 1.1]]);
 });
