@@ -6,6 +6,8 @@
  * - literal (--no-prompt-weighting): diffusers' truncation warning once, naming only text of the user's prompt;
  *   window prompts that re-tokenise past 77 tokens give at most one warning per stage that shows none of their
  *   text and says the user's prompt was not cut.
+ * And tiny-sdxl direct inference: identical latents in both modes for a short plain prompt; past 75 tokens only
+ * the chunked reading sees the tail.
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +15,8 @@ import { generate } from '../../src/pipeline/accdiffusion.js';
 import { Components } from '../../src/pipeline/components.js';
 import type { GenerateOptions } from '../../src/pipeline/options.js';
 import { promptChunks } from '../../src/prompts/prompt-chunks.js';
-import { tinySd } from '../helpers/paths.js';
+import { maxAbsDiff } from '../../src/tensor/tensor.js';
+import { tinySd, tinySdxl } from '../helpers/paths.js';
 
 // weighted and multi-piece words ("red" = "r" + "ed", "sun" = "su" + "n"), then 96 one-token words
 const PROMPT = `(red sun:1.4) [hat] ${'a photo of the cat hat '.repeat(16).trim()}`;
@@ -52,6 +55,23 @@ test('tiny-sd accdiffusion with a long weighted prompt: chunks, per-word masks, 
     t.diagnostic(`literal: ${over} of ${lw.length} window prompts re-tokenise past 77 tokens; ${others.length} window warning(s)`);
     for (const m of others) for (const p of lw) assert.ok(!m.includes(p));
     assert.equal(literal.masks.length, 75, 'literal: one mask per BPE piece, 75 at most');
+  } finally {
+    await components.dispose();
+  }
+});
+
+test('tiny-sdxl direct: a short bracket-free prompt gives the same latents in both modes; a long one uses its tail only when chunked', async () => {
+  const components = await Components.load(tinySdxl, { threads: 1, onWarning: () => {} });
+  try {
+    const base: GenerateOptions = { prompt: 'a red circle', width: 256, height: 256, steps: 2, seed: 3, method: 'direct', negativePrompt: null };
+    const latents = async (o: Partial<GenerateOptions>) => (await generate(components, { ...base, ...o })).stages[0]!.latents;
+    assert.equal(maxAbsDiff(await latents({}), await latents({ promptWeighting: false })), 0);
+    // 80 tokens: the literal reading never sees the last words; the chunked one does (zeros negative, 2 chunks)
+    const long = `${'a photo of the cat hat '.repeat(13).trim()} a cat`;
+    const tail = `${long} (sun:1.5)`;
+    assert.equal(maxAbsDiff(await latents({ prompt: long, promptWeighting: false }), await latents({ prompt: `${long} sun`, promptWeighting: false })), 0);
+    const d = maxAbsDiff(await latents({ prompt: long }), await latents({ prompt: tail }));
+    assert.ok(d > 1e-4, `the words past 75 tokens change the result when chunked (${d})`);
   } finally {
     await components.dispose();
   }
