@@ -157,8 +157,6 @@ export class CachedPromptEncoder implements PromptEncoder {
   private readonly forceZeros: boolean;
   private readonly cacheSize: number;
   private readonly cache = new Map<string, CachedRow>();
-  /** Rows of `window` prompts cut in the current compute. */
-  private windowCuts = 0;
   private readonly onWarning: ((message: string) => void) | undefined;
   /** Encoder runs so far (rows actually computed), for callers measuring the cache. */
   encodedRows = 0;
@@ -192,13 +190,12 @@ export class CachedPromptEncoder implements PromptEncoder {
     // Fixed-size batches: one batch shape for the encoder sessions, so their memory does not grow with the
     // number of windows (a 4096² SDXL stage has 49 patch prompts; 8× has 225). Each prompt runs `chunks` rows.
     const perBatch = Math.max(1, Math.floor(ENCODE_BATCH / mode.chunks));
-    this.windowCuts = 0;
+    let n = 0; // window prompts cut
     for (let i = 0; i < missing.length; i += perBatch) {
       const batch = missing.slice(i, i + perBatch);
-      await this.compute(batch.map((k) => textOf.get(k)!), batch, mode);
+      n += await this.compute(batch.map((k) => textOf.get(k)!), batch, mode);
     }
-    if (this.windowCuts > 0) {
-      const n = this.windowCuts;
+    if (n > 0) {
       this.onWarning?.(`${n} distinct window prompt${n === 1 ? '' : 's'} that AccDiffusion built from the words of your prompt re-tokenise${n === 1 ? 's' : ''} to more than ${mode.chunks * (this.seqLen - 2)} tokens and ${n === 1 ? 'was' : 'were'} cut there (your prompt itself was not cut)`);
     }
 
@@ -275,13 +272,15 @@ export class CachedPromptEncoder implements PromptEncoder {
    * Runs every encoder once on the uncached prompts and stores them: each prompt is `mode.chunks` rows of S
    * tokens (one row in literal mode), each row's hidden states get A1111's emphasis (weighted mode), and the
    * rows are concatenated on the token axis. The pooled vector is the first chunk's (as A1111), unweighted.
+   * Returns how many `window` prompts were cut (user prompts that are cut are warned about here).
    */
-  private async compute(texts: string[][], keys: string[], mode: EncodeMode): Promise<void> {
+  private async compute(texts: string[][], keys: string[], mode: EncodeMode): Promise<number> {
     const n = texts.length;
     const S = this.seqLen;
     const K = mode.chunks;
     const rows = Array.from({ length: n }, () => ({ embeds: new Float32Array(K * S * this.embedDim), pooled: undefined as Float32Array | undefined }));
     const warned = new Set<number>();
+    let windowCuts = 0;
     let offset = 0;
     for (const [i, part] of this.parts.entries()) {
       // 1. tokenize: n·K rows of S ids
@@ -291,7 +290,7 @@ export class CachedPromptEncoder implements PromptEncoder {
         const enc = encoderTokens(part.tokenizer, t[i]!, mode);
         if (enc.cutText !== undefined && !warned.has(b)) {
           warned.add(b); // once per prompt, not once per encoder
-          if (mode.source === 'window') this.windowCuts++;
+          if (mode.source === 'window') windowCuts++;
           else if (!mode.weighting) this.onWarning?.(`The following part of your input was truncated because CLIP can only handle sequences up to ${S} tokens: ${enc.cutText}`);
           else this.onWarning?.(`Your ${mode.source === 'negative' ? 'negative prompt' : 'prompt'} has ${enc.tokenCount} tokens; only the first ${enc.keptTokens} (${K} chunk${K === 1 ? '' : 's'} of ${S - 2}, --max-prompt-chunks) are used. Cut: ${enc.cutText}`);
         }
@@ -322,6 +321,7 @@ export class CachedPromptEncoder implements PromptEncoder {
     }
     this.encodedRows += n;
     keys.forEach((k, b) => this.cache.set(k, rows[b]!.pooled ? { embeds: rows[b]!.embeds, pooled: rows[b]!.pooled! } : { embeds: rows[b]!.embeds }));
+    return windowCuts;
   }
 
   private evict(): void {
