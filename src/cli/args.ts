@@ -21,7 +21,8 @@ export { estimateRun, MAX_PIXELS_WITHOUT_FORCE, resolveTargetSize, type RunEstim
 /** The generation settings the CLI passes through unchanged (their documentation is in GenerateOptions). */
 type PassedThrough =
   | 'prompt' | 'steps' | 'guidance' | 'multiGuidance' | 'guidanceRescale' | 'scheduler' | 'c' | 'stride' | 'viewBatchSize'
-  | 'cosineScale1' | 'cosineScale2' | 'cosineScale3' | 'sigma' | 'patchPrompts' | 'windowInteraction';
+  | 'cosineScale1' | 'cosineScale2' | 'cosineScale3' | 'sigma' | 'patchPrompts' | 'windowInteraction'
+  | 'promptWeighting' | 'maxPromptChunks';
 
 export interface GenerateCommand extends Pick<GenerateOptions, PassedThrough> {
   readonly command: 'generate';
@@ -149,6 +150,8 @@ function toGenerate(o: RawGenerateOptions, cmd: Command, cwd: string): GenerateC
     sigma,
     patchPrompts: fromCli('patchPrompts') ? o.patchPrompts === true : undefined,
     windowInteraction: fromCli('windowInteraction') ? o.windowInteraction === true : undefined,
+    promptWeighting: fromCli('promptWeighting') ? o.promptWeighting === true : undefined,
+    maxPromptChunks: positiveInt('--max-prompt-chunks', str('maxPromptChunks')),
     referenceCompat: o.referenceCompat === true,
     initLatents: initRaw === undefined ? undefined : inputFile('--init-latents', initRaw, cwd),
     saveLatents,

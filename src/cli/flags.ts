@@ -56,6 +56,8 @@ export function buildProgram(writeOut: ((text: string) => void) | undefined, han
     .requiredOption('--prompt <text>', 'what to draw')
     .option('--negative-prompt <text>', `negative prompt (default "${REFERENCE_NEGATIVE_PROMPT}")`)
     .option('--no-negative-prompt', 'no negative prompt at all')
+    .option('--no-prompt-weighting', 'take the prompt literally and cut it at 77 tokens, as diffusers (default: A1111 (word:1.2) syntax, long prompts in 75-token chunks)')
+    .option('--max-prompt-chunks <n>', 'most 75-token chunks per prompt when weighting (default 4)')
     .option('--width <px>', 'target width in pixels (multiple of 8)')
     .option('--height <px>', 'target height in pixels (multiple of 8)')
     .option('--scale <n>', `target = native size × n (default ${DEFAULT_SCALE} when no --width/--height)`)

@@ -118,6 +118,8 @@ export async function runGenerate(cmd: GenerateCommand, io: Required<Pick<MainOp
       sigma: cmd.sigma,
       patchPrompts: cmd.patchPrompts,
       windowInteraction: cmd.windowInteraction,
+      promptWeighting: cmd.promptWeighting,
+      maxPromptChunks: cmd.maxPromptChunks,
       referenceCompat: cmd.referenceCompat,
       initLatents,
     };

@@ -58,6 +58,8 @@ export function formatParameters(p: ParametersInput): string {
     ['Window interaction', yesNo(o.windowInteraction)],
     ['Reference compat', yesNo(o.referenceCompat)],
   ];
+  // A1111 writes "Emphasis" only when it is not its default ("Original"); "None" reads brackets literally.
+  if (o.promptWeighting === false) pairs.push(['Emphasis', 'None']);
   if (p.version) pairs.push(['Version', p.version]);
   const lines = [o.prompt];
   if (o.negativePrompt !== null && o.negativePrompt !== '') lines.push(`Negative prompt: ${o.negativePrompt}`);

@@ -25,6 +25,8 @@ import { runNativePass } from './native-pass.js';
 import { resolveOptions, type GenerateOptions, type ResolvedOptions } from './options.js';
 import { patchBranchNoise } from './patch-denoise.js';
 import { patchPrompts } from './patch-prompts.js';
+import { promptWords } from '../prompts/prompt-words.js';
+import { runPromptMode } from '../prompts/run-prompt-mode.js';
 import type { GenerateResult, GenerationReport, StageResult, TokenMask, Window } from './result.js';
 import { inputDivisorAt } from './scheduler-scaling.js';
 import { runScaleCrafter } from './scalecrafter.js';
@@ -121,7 +123,8 @@ export async function generate(components: Components, options: GenerateOptions,
   const plainUnet = ownUNet && done === 0 ? undefined : await components.plainUNet();
   const plainCallsAtStart = plainUnet?.calls ?? 0;
   const textTime = components.folder.hasTextTimeEmbedding;
-  const condCtx: ConditionContext = { encoder: components.promptEncoder, negativePrompt: o.negativePrompt, textTime, targetHeight: o.height, targetWidth: o.width };
+  const promptMode = runPromptMode(components.promptEncoder, o);
+  const condCtx: ConditionContext = { encoder: components.promptEncoder, negativePrompt: o.negativePrompt, textTime, targetHeight: o.height, targetWidth: o.width, promptMode };
   const [fullCondition] = await guidedConditions(condCtx, [o.prompt], [[0, 0]]);
   const encodeSeconds = now() - tEncode;
 
@@ -201,21 +204,22 @@ export async function generate(components: Components, options: GenerateOptions,
         await capturing.release();
       }
       // 4. patch-content-aware prompts for every later stage (views jittered once per stage)
-      const ids = components.tokenizer.encode(o.prompt).slice(1, -1);
-      const pieces = ids.map((id) => components.tokenizer.decodePiece(id));
+      // words: BPE pieces of the literal prompt (the reference), or whole weighted words over the chunks (§3.5)
+      const words = o.promptWeighting ? promptWords(components.tokenizer, o.prompt, promptMode.chunks) : undefined;
+      const pieces = words ? words.map((w) => w.text) : components.tokenizer.encode(o.prompt).slice(1, -1).map((id) => components.tokenizer.decodePiece(id));
       const stagePlans = upscaleStages.map((st) => ({
         scale: st.scale,
         plan: mdViews({ latentHeight: st.latentHeight, latentWidth: st.latentWidth, baseLatent: folder.nativeLatentSize, attentionCell: cell, randint: random.jitter }),
       }));
       const prompts = patchPrompts({
         attention: store.aggregate(), attentionHeight: Math.ceil(firstSize.latentHeight / cell), attentionWidth: Math.ceil(firstSize.latentWidth / cell),
-        pieces, c: o.c, stages: stagePlans, referenceCompat: o.referenceCompat,
+        pieces, ...(words ? { pieceColumns: words.map((w) => w.columns) } : {}), c: o.c, stages: stagePlans, referenceCompat: o.referenceCompat,
       });
       for (const sp of prompts.stages) {
         const plan = stagePlans.find((p) => p.scale === sp.scale)!.plan;
         stageWindows.set(sp.scale, { views: sp.latentViews, padding: plan.latentJitter, prompts: sp.prompts });
       }
-      masks = prompts.masks.map((m) => ({ index: m.column, token: m.text, width: m.width, height: m.height, mask: Uint8Array.from(m.mask, (v) => (v ? 255 : 0)) }));
+      masks = prompts.masks.map((m, j) => ({ index: m.column, token: words ? words[j]!.plain : m.text, width: m.width, height: m.height, mask: Uint8Array.from(m.mask, (v) => (v ? 255 : 0)) }));
     } else {
       latents = await runNativePass({ stage: 1, unet: plainUnet!, scheduler, latents: init, condition: fullCondition!, guidance: o.guidance, guidanceRescale: o.guidanceRescale, onProgress: emit, ...signalOf(ctx), ...stepHook(ctx, 1) });
     }
@@ -248,7 +252,7 @@ export async function generate(components: Components, options: GenerateOptions,
     let patchWindows: (step: number) => Promise<PatchWindows>;
     if (sw) {
       // AccDiffusion: fixed windows per stage, each with its own prompt
-      const conds = await guidedConditions(condCtx, sw.prompts, sw.views.map((v) => [v.hStart * f, v.wStart * f]));
+      const conds = await guidedConditions(condCtx, sw.prompts, sw.views.map((v) => [v.hStart * f, v.wStart * f]), 'window');
       const fixed: PatchWindows = { views: sw.views, padding: { height: sw.padding, width: sw.padding }, conditions: conds };
       patchWindows = async () => fixed;
     } else {

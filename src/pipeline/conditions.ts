@@ -3,7 +3,7 @@
  * micro-conditioning when the UNet takes them). Time ids follow the reference (spec §1.1): original and
  * target size are the final target, crop = the window's top-left in padded latent cells × VAE factor.
  */
-import type { CachedPromptEncoder } from './prompt-encoding.js';
+import { LITERAL_MODE, type CachedPromptEncoder, type EncodeMode } from './prompt-encoding.js';
 import type { GuidedCondition, RowCondition } from './unet-runner.js';
 
 export interface ConditionContext {
@@ -15,6 +15,8 @@ export interface ConditionContext {
   /** Final target size in pixels (original_size = target_size). */
   readonly targetHeight: number;
   readonly targetWidth: number;
+  /** How prompts are read and how many 77-token chunks each has (default LITERAL_MODE, diffusers' way). */
+  readonly promptMode?: EncodeMode;
 }
 
 function rows(embeds: Float32Array, pooled: Float32Array | undefined, b: number, rowLen: number, pooledLen: number): Omit<RowCondition, 'timeIds'> {
@@ -26,17 +28,19 @@ function rows(embeds: Float32Array, pooled: Float32Array | undefined, b: number,
 
 /**
  * One GuidedCondition per entry of `prompts`; `crops[k]` is window k's crop offset in pixels
- * ([0, 0] for the native pass and the dilated branch).
+ * ([0, 0] for the native pass and the dilated branch). `source` 'window' marks prompts AccDiffusion built
+ * (a cut is counted, not blamed on the user; see EncodeMode.source).
  */
-export async function guidedConditions(ctx: ConditionContext, prompts: readonly string[], crops: ReadonlyArray<readonly [number, number]>): Promise<GuidedCondition[]> {
+export async function guidedConditions(ctx: ConditionContext, prompts: readonly string[], crops: ReadonlyArray<readonly [number, number]>, source: 'user' | 'window' = 'user'): Promise<GuidedCondition[]> {
+  const mode: EncodeMode = { ...(ctx.promptMode ?? LITERAL_MODE), source };
   // The encoder's cache already encodes each distinct prompt once; asking it for distinct prompts only also
   // holds each once, its windows sharing the rows: a 225-window SDXL stage would otherwise hold 225 copies of
   // 77 × 2048 floats (142 MiB) where a few dozen prompts differ.
   const distinct = [...new Set(prompts)];
   const rowOf = new Map(distinct.map((p, i) => [p, i]));
-  const pos = await ctx.encoder.encode(distinct);
-  const neg = await ctx.encoder.encodeNegative(1, ctx.negativePrompt === null ? undefined : [ctx.negativePrompt]);
-  const rowLen = ctx.encoder.seqLen * ctx.encoder.embedDim;
+  const pos = await ctx.encoder.encode(distinct, undefined, mode);
+  const neg = await ctx.encoder.encodeNegative(1, ctx.negativePrompt === null ? undefined : [ctx.negativePrompt], undefined, { ...mode, source: 'negative' });
+  const rowLen = mode.chunks * ctx.encoder.seqLen * ctx.encoder.embedDim;
   const pooledLen = ctx.encoder.pooledDim ?? 0;
   const negative = rows(neg.promptEmbeds.data, neg.pooled?.data, 0, rowLen, pooledLen);
   return prompts.map((_, k) => {

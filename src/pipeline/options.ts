@@ -68,6 +68,13 @@ export interface GenerateOptions {
   readonly stageImages?: boolean;
   /** Initial latents [1,4,h,w] of the native-size pass, as diffusers' `latents=` (scaled by init_noise_sigma). */
   readonly initLatents?: Tensor;
+  /**
+   * A1111 emphasis syntax and prompts longer than 75 tokens in chunks (default true; see README "Prompt weighting
+   * and long prompts"). false: the text is taken literally and cut at 77 tokens, as diffusers does.
+   */
+  readonly promptWeighting?: boolean;
+  /** Most 75-token chunks per prompt when weighting (default 4 = 300 tokens); tokens past them are cut with a warning. */
+  readonly maxPromptChunks?: number;
 }
 
 /** Options with every default filled in and validated. */
@@ -128,5 +135,7 @@ export function resolveOptions(o: GenerateOptions, nativeLatent: number): Resolv
     referenceCompat: o.referenceCompat ?? false,
     stageImages: o.stageImages ?? false,
     initLatents: o.initLatents,
+    promptWeighting: o.promptWeighting ?? true,
+    maxPromptChunks: num('maxPromptChunks', o.maxPromptChunks, 4, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
   };
 }

@@ -56,6 +56,11 @@ export interface PatchPromptsOptions {
   readonly attentionWidth: number;
   /** Texts of the prompt pieces p_1..p_m (BOS/EOS excluded); piece j reads key column j+1. */
   readonly pieces: readonly string[];
+  /**
+   * Key columns of each piece when they are not j+1: a word of several BPE pieces, or a chunked prompt
+   * (prompts/prompt-words.ts). The piece's map is the mean of its columns. No 75-piece cut applies then.
+   */
+  readonly pieceColumns?: readonly (readonly number[])[];
   /** Ratio threshold (reference default 0.3). */
   readonly c: number;
   /** md views per stage (from views.ts `mdViews`). */
@@ -78,6 +83,17 @@ export function thresholdMask(map: Float32Array): Uint8Array {
 function column(att: Float32Array, rows: number, keys: number, col: number): Float32Array {
   const out = new Float32Array(rows);
   for (let q = 0; q < rows; q++) out[q] = att[q * keys + col]!;
+  return out;
+}
+
+/** Mean of several columns (a word's pieces), float32 like a torch mean of float32 maps. */
+function meanColumn(att: Float32Array, rows: number, keys: number, cols: readonly number[]): Float32Array {
+  const out = new Float32Array(rows);
+  for (let q = 0; q < rows; q++) {
+    let s = 0;
+    for (const c of cols) s += att[q * keys + c]!;
+    out[q] = s / cols.length;
+  }
   return out;
 }
 
@@ -123,15 +139,20 @@ export function patchPrompts(opts: PatchPromptsOptions): PatchPromptsResult {
   if (Number.isNaN(opts.c)) throw new OptionsError('patchPrompts: c must be a number, got NaN');
   const compat = opts.referenceCompat === true;
   // B5: the reference indexes past the 77 keys for prompts over 75 pieces; keep what fits before EOS.
-  const pieces = opts.pieces.slice(0, Math.max(0, keys - 2));
+  const cols = opts.pieceColumns;
+  if (cols && (cols.length !== opts.pieces.length || cols.some((c) => c.length === 0 || c.some((k) => !Number.isInteger(k) || k < 0 || k >= keys)))) {
+    throw new OptionsError(`patchPrompts: pieceColumns must give ${opts.pieces.length} non-empty lists of key columns below ${keys}`);
+  }
+  const pieces = cols ? opts.pieces : opts.pieces.slice(0, Math.max(0, keys - 2));
   // In compat mode the (h1·w1) map is read as w1 rows of h1 columns (the reference's reshape).
   const mh = compat ? w1 : h1;
   const mw = compat ? h1 : w1;
   const iterations = opts.openingIterations ?? (compat ? Math.floor(mh / 16) : Math.floor(Math.max(h1, w1) / 16));
 
   const masks: TokenMask[] = pieces.map((text, j) => {
-    const bin = thresholdMask(column(opts.attention, q, keys, j + 1));
-    return { column: j + 1, text, height: mh, width: mw, mask: opening(bin, mh, mw, iterations) };
+    const at = cols ? cols[j]! : [j + 1];
+    const bin = thresholdMask(at.length === 1 ? column(opts.attention, q, keys, at[0]!) : meanColumn(opts.attention, q, keys, at));
+    return { column: at[0]!, text, height: mh, width: mw, mask: opening(bin, mh, mw, iterations) };
   });
 
   const stages: StagePrompts[] = opts.stages.map(({ scale, plan }) => {

@@ -19,6 +19,10 @@ import { ModelSession, type Feed } from '../engine/session.js';
 import { buildCLIPTextGraph, loadCLIPTextModel, type CLIPTextOutputName } from '../models/clip-text-model.js';
 import { type Tensor, tensor } from '../tensor/tensor.js';
 import { CLIPTokenizer } from '../tokenizers/clip-tokenizer.js';
+import { applyEmphasis } from '../prompts/emphasis.js';
+import { chunkCount, encoderTokens, LITERAL_MODE, type EncodeMode, type EncoderTokenizer } from '../prompts/encoder-tokens.js';
+
+export { LITERAL_MODE, type EncodeMode } from '../prompts/encoder-tokens.js';
 
 /** What one text encoder contributes. */
 export interface TextEncoderRole {
@@ -77,10 +81,7 @@ export function promptEncodingRecipe(modelIndex: unknown, file: string): PromptE
 }
 
 /** The part of a tokenizer prompt encoding needs (CLIPTokenizer has it). */
-export interface PromptTokenizer {
-  readonly maxLength: number;
-  encodePadded(text: string): { ids: number[]; truncatedText?: string };
-}
+export type PromptTokenizer = EncoderTokenizer;
 
 /** The part of a session prompt encoding needs (ModelSession has it). */
 export interface TextEncoderRunner {
@@ -101,15 +102,18 @@ export interface TextEncoderPart {
 
 /** Conditioning for a batch of prompts. */
 export interface PromptEmbeddings {
-  /** [B, 77, ΣD] */
+  /** [B, chunks·77, ΣD] (77 = the tokenizers' model_max_length) */
   readonly promptEmbeds: Tensor;
   /** [B, P], for recipes with a pooled output. */
   readonly pooled?: Tensor;
 }
 
 export interface PromptEncoder {
-  /** Embeddings of `prompts`; with two encoders, `prompts2` (default `prompts`) goes to the second (diffusers' prompt_2). */
-  encode(prompts: readonly string[], prompts2?: readonly string[]): Promise<PromptEmbeddings>;
+  /**
+   * Embeddings of `prompts`; with two encoders, `prompts2` (default `prompts`) goes to the second (diffusers'
+   * prompt_2). `mode` (default LITERAL_MODE, diffusers' way) says how the text is read and how many chunks.
+   */
+  encode(prompts: readonly string[], prompts2?: readonly string[], mode?: EncodeMode): Promise<PromptEmbeddings>;
 }
 
 /** diffusers' encode_prompt(..., do_classifier_free_guidance=True) arguments. */
@@ -133,12 +137,12 @@ export interface PromptEncoderOptions {
   readonly forceZerosForEmptyPrompt?: boolean;
   /** Prompts kept (least recently used dropped first); default 64. */
   readonly cacheSize?: number;
-  /** Called with diffusers' truncation warning when a prompt is longer than the tokenizer allows. */
+  /** Called with a truncation warning when a user's prompt is longer than the mode allows (once per prompt while cached). */
   readonly onWarning?: (message: string) => void;
 }
 
 interface CachedRow {
-  readonly embeds: Float32Array; // [S, ΣD]
+  readonly embeds: Float32Array; // [chunks·S, ΣD]
   readonly pooled?: Float32Array; // [P]
 }
 
@@ -175,22 +179,30 @@ export class CachedPromptEncoder implements PromptEncoder {
     this.onWarning = options.onWarning;
   }
 
-  async encode(prompts: readonly string[], prompts2?: readonly string[]): Promise<PromptEmbeddings> {
+  async encode(prompts: readonly string[], prompts2?: readonly string[], mode: EncodeMode = LITERAL_MODE): Promise<PromptEmbeddings> {
     if (prompts2 && prompts2.length !== prompts.length) throw new OptionsError(`prompt_2 has ${prompts2.length} entries but prompt has ${prompts.length}`);
+    if (!Number.isInteger(mode.chunks) || mode.chunks < 1) throw new OptionsError(`prompt chunks must be a positive integer, got ${mode.chunks}`);
     // Texts per prompt row, one per encoder: the first encoder reads prompt, the others prompt_2.
     const texts = prompts.map((p, b) => this.parts.map((_, i) => (i === 0 ? p : (prompts2?.[b] ?? p))));
-    const keys = texts.map((t) => JSON.stringify(t));
+    const keys = texts.map((t) => JSON.stringify([mode.weighting, mode.chunks, ...t]));
+    const textOf = new Map(keys.map((k, b) => [k, texts[b]!]));
     const missing = [...new Set(keys.filter((k) => !this.cache.has(k)))];
-    // Fixed-size chunks: one batch shape for the encoder sessions, so their memory does not grow with the
-    // number of windows (a 4096² SDXL stage has 49 patch prompts; 8× has 225).
-    for (let i = 0; i < missing.length; i += ENCODE_BATCH) {
-      const chunk = missing.slice(i, i + ENCODE_BATCH);
-      await this.compute(chunk.map((k) => JSON.parse(k) as string[]), chunk);
+    // Fixed-size batches: one batch shape for the encoder sessions, so their memory does not grow with the
+    // number of windows (a 4096² SDXL stage has 49 patch prompts; 8× has 225). Each prompt runs `chunks` rows.
+    const perBatch = Math.max(1, Math.floor(ENCODE_BATCH / mode.chunks));
+    let n = 0; // window prompts cut
+    for (let i = 0; i < missing.length; i += perBatch) {
+      const batch = missing.slice(i, i + perBatch);
+      n += await this.compute(batch.map((k) => textOf.get(k)!), batch, mode);
+    }
+    if (n > 0) {
+      this.onWarning?.(`${n} distinct window prompt${n === 1 ? '' : 's'} that AccDiffusion built from the words of your prompt re-tokenise${n === 1 ? 's' : ''} to more than ${mode.chunks * (this.seqLen - 2)} tokens and ${n === 1 ? 'was' : 'were'} cut there (your prompt itself was not cut)`);
     }
 
     // 3. assemble the batch from cached rows
-    const rowSize = this.seqLen * this.embedDim;
-    const embeds = tensor([prompts.length, this.seqLen, this.embedDim]);
+    const seq = mode.chunks * this.seqLen;
+    const rowSize = seq * this.embedDim;
+    const embeds = tensor([prompts.length, seq, this.embedDim]);
     const pooled = this.pooledDim !== undefined ? tensor([prompts.length, this.pooledDim]) : undefined;
     keys.forEach((k, b) => {
       const row = this.cache.get(k)!;
@@ -208,9 +220,9 @@ export class CachedPromptEncoder implements PromptEncoder {
    * Negative conditioning for `batchSize` rows: zeros when no negative prompt is given and the recipe forces
    * zeros, otherwise the encoding of the negative prompts ("" when absent).
    */
-  async encodeNegative(batchSize: number, negativePrompt?: readonly string[], negativePrompt2?: readonly string[]): Promise<PromptEmbeddings> {
+  async encodeNegative(batchSize: number, negativePrompt?: readonly string[], negativePrompt2?: readonly string[], mode: EncodeMode = LITERAL_MODE): Promise<PromptEmbeddings> {
     if (negativePrompt === undefined && this.forceZeros) {
-      const promptEmbeds = tensor([batchSize, this.seqLen, this.embedDim]);
+      const promptEmbeds = tensor([batchSize, mode.chunks * this.seqLen, this.embedDim]);
       return this.pooledDim !== undefined ? { promptEmbeds, pooled: tensor([batchSize, this.pooledDim]) } : { promptEmbeds };
     }
     const fit = (list: readonly string[] | undefined, name: string): string[] | undefined => {
@@ -221,7 +233,15 @@ export class CachedPromptEncoder implements PromptEncoder {
     };
     const neg = fit(negativePrompt, 'negative_prompt') ?? new Array<string>(batchSize).fill('');
     // diffusers: negative_prompt_2 = negative_prompt_2 or negative_prompt.
-    return this.encode(neg, fit(negativePrompt2, 'negative_prompt_2') ?? neg);
+    return this.encode(neg, fit(negativePrompt2, 'negative_prompt_2') ?? neg, mode);
+  }
+
+  /**
+   * Chunks of 75 tokens `text` needs when weighted: the most over the encoders' tokenizers (at least 1). A run
+   * encodes its prompt and negative prompt with the larger of their counts (see EncodeMode.chunks).
+   */
+  chunksFor(text: string): number {
+    return Math.max(...this.parts.map((p) => chunkCount(p.tokenizer, text)));
   }
 
   /** diffusers' encode_prompt with classifier-free guidance. */
@@ -248,40 +268,60 @@ export class CachedPromptEncoder implements PromptEncoder {
     for (const p of this.parts) await p.session.release?.();
   }
 
-  /** Runs every encoder once on the uncached rows and stores them. */
-  private async compute(texts: string[][], keys: string[]): Promise<void> {
+  /**
+   * Runs every encoder once on the uncached prompts and stores them: each prompt is `mode.chunks` rows of S
+   * tokens (one row in literal mode), each row's hidden states get A1111's emphasis (weighted mode), and the
+   * rows are concatenated on the token axis. The pooled vector is the first chunk's (as A1111), unweighted.
+   * Returns how many `window` prompts were cut (user prompts that are cut are warned about here).
+   */
+  private async compute(texts: string[][], keys: string[], mode: EncodeMode): Promise<number> {
     const n = texts.length;
     const S = this.seqLen;
-    const rows = Array.from({ length: n }, () => ({ embeds: new Float32Array(S * this.embedDim), pooled: undefined as Float32Array | undefined }));
+    const K = mode.chunks;
+    const rows = Array.from({ length: n }, () => ({ embeds: new Float32Array(K * S * this.embedDim), pooled: undefined as Float32Array | undefined }));
+    const warned = new Set<number>();
+    let windowCuts = 0;
     let offset = 0;
     for (const [i, part] of this.parts.entries()) {
-      // 1. tokenize (padding="max_length", truncation=True)
-      const ids = new BigInt64Array(n * S);
+      // 1. tokenize: n·K rows of S ids
+      const ids = new BigInt64Array(n * K * S);
+      const multipliers: (number[][] | undefined)[] = [];
       texts.forEach((t, b) => {
-        const enc = part.tokenizer.encodePadded(t[i]!);
-        if (enc.truncatedText !== undefined) {
-          this.onWarning?.(`The following part of your input was truncated because CLIP can only handle sequences up to ${S} tokens: ${enc.truncatedText}`);
+        const enc = encoderTokens(part.tokenizer, t[i]!, mode);
+        if (enc.cutText !== undefined && !warned.has(b)) {
+          warned.add(b); // once per prompt, not once per encoder
+          if (mode.source === 'window') windowCuts++;
+          else if (!mode.weighting) this.onWarning?.(`The following part of your input was truncated because CLIP can only handle sequences up to ${S} tokens: ${enc.cutText}`);
+          else this.onWarning?.(`Your ${mode.source === 'negative' ? 'negative prompt' : 'prompt'} has ${enc.tokenCount} tokens; only the first ${enc.keptTokens} (${K} chunk${K === 1 ? '' : 's'} of ${S - 2}, --max-prompt-chunks) are used. Cut: ${enc.cutText}`);
         }
-        ids.set(enc.ids.map(BigInt), b * S);
+        ids.set(enc.ids.map(BigInt), b * K * S);
+        multipliers.push(enc.multipliers);
       });
-      // 2. encode; the chosen hidden state fills this encoder's slice of the feature axis
+      // 2. encode; the chosen hidden state, with emphasis, fills this encoder's slice of the feature axis
       const names = part.role.pooled ? [part.role.hiddenState, part.role.pooled] : [part.role.hiddenState];
-      const out = await part.session.run({ input_ids: { data: ids, shape: [n, S] } }, names);
+      const out = await part.session.run({ input_ids: { data: ids, shape: [n * K, S] } }, names);
       const hs = out[part.role.hiddenState];
       const D = part.hiddenSize;
-      if (!hs || hs.shape.join() !== [n, S, D].join()) throw new Error(`${part.role.component}: ${part.role.hiddenState} has shape [${hs?.shape}], expected [${[n, S, D]}]`);
+      if (!hs || hs.shape.join() !== [n * K, S, D].join()) throw new Error(`${part.role.component}: ${part.role.hiddenState} has shape [${hs?.shape}], expected [${[n * K, S, D]}]`);
       for (let b = 0; b < n; b++) {
-        for (let s = 0; s < S; s++) rows[b]!.embeds.set(hs.data.subarray((b * S + s) * D, (b * S + s + 1) * D), s * this.embedDim + offset);
+        for (let c = 0; c < K; c++) {
+          const r = b * K + c;
+          const z = hs.data.slice(r * S * D, (r + 1) * S * D); // [S, D]
+          const m = multipliers[b]?.[c];
+          if (m) applyEmphasis(z, m, D);
+          for (let s = 0; s < S; s++) rows[b]!.embeds.set(z.subarray(s * D, (s + 1) * D), (c * S + s) * this.embedDim + offset);
+        }
       }
       offset += D;
       if (part.role.pooled) {
         const p = out[part.role.pooled]!;
         const P = this.pooledDim!;
-        for (let b = 0; b < n; b++) rows[b]!.pooled = p.data.slice(b * P, (b + 1) * P);
+        for (let b = 0; b < n; b++) rows[b]!.pooled = p.data.slice(b * K * P, (b * K + 1) * P);
       }
     }
     this.encodedRows += n;
     keys.forEach((k, b) => this.cache.set(k, rows[b]!.pooled ? { embeds: rows[b]!.embeds, pooled: rows[b]!.pooled! } : { embeds: rows[b]!.embeds }));
+    return windowCuts;
   }
 
   private evict(): void {

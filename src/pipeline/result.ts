@@ -34,8 +34,12 @@ export interface StageResult {
 
 /** A prompt token's binary mask from the native pass's cross-attention (AccDiffusion). */
 export interface TokenMask {
-  /** Position of the token in the prompt's ids (1 = first piece after BOS). */
+  /**
+   * Position of the token in the prompt's ids (1 = first piece after BOS); with prompt weighting, the key
+   * column of the word's first piece in the chunked sequence (chunk·77 + 1 + position in the chunk).
+   */
   readonly index: number;
+  /** The piece's text, or with prompt weighting the whole word without syntax. */
   readonly token: string;
   /** 0/255 at the attention-map resolution. */
   readonly mask: Uint8Array;

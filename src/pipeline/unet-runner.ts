@@ -51,7 +51,7 @@ export class UNetRunner {
 
   constructor(
     private readonly session: RunnableSession,
-    /** Token sequence length and embedding width of encoder_hidden_states. */
+    /** Token sequence length of one prompt chunk (77) and embedding width of encoder_hidden_states; a row holds any whole number of chunks. */
     readonly seqLen: number,
     readonly embedDim: number,
     /** Most batch rows per session run (see runInChunks). */
@@ -70,8 +70,11 @@ export class UNetRunner {
     const per = C * h * w;
     const rows = 2 * V;
     const sample = new Float32Array(rows * per);
-    const embeds = new Float32Array(rows * this.seqLen * this.embedDim);
-    const rowLen = this.seqLen * this.embedDim;
+    // Every row has the same chunk count (prompt and negative are padded to it); the UNet's token axis is dynamic.
+    const rowLen = conds[0]?.positive.embeds.length ?? this.seqLen * this.embedDim;
+    const tokens = rowLen / this.embedDim;
+    if (!Number.isInteger(tokens / this.seqLen) || tokens === 0) throw new RangeError(`UNetRunner.predict: embeddings of ${rowLen} values are not a whole number of ${this.seqLen}-token chunks of width ${this.embedDim}`);
+    const embeds = new Float32Array(rows * rowLen);
     let pooled: Float32Array | undefined;
     let timeIds: Float32Array | undefined;
     if (this.textTime) {
@@ -99,7 +102,7 @@ export class UNetRunner {
       ...options.feeds,
       sample: tensor([rows, C, h, w], sample),
       timestep: tensor([rows], new Float32Array(rows).fill(timestep)),
-      encoder_hidden_states: tensor([rows, this.seqLen, this.embedDim], embeds),
+      encoder_hidden_states: tensor([rows, tokens, this.embedDim], embeds),
     };
     if (pooled && timeIds) {
       feeds.text_embeds = tensor([rows, pooled.length / rows], pooled);

@@ -43,6 +43,8 @@ test('defaults: bundled model, scale 2, seed 42, accdiffusion, out accdiffusion-
   assert.equal(c.steps, undefined);
   assert.equal(c.force, false);
   assert.equal(c.referenceCompat, false);
+  assert.equal(c.promptWeighting, undefined);
+  assert.equal(c.maxPromptChunks, undefined);
   assert.equal(gen('--seed', '7').out, join(dir, 'accdiffusion-7.png'));
 });
 
@@ -54,14 +56,14 @@ test('every option parses to its typed value', () => {
     '--steps', '30', '--guidance', '5', '--multi-guidance', '6.5', '--guidance-rescale', '0.7', '--scheduler', 'ddim',
     '--seed', '123', '--c', '0.25', '--stride', '32', '--view-batch-size', '4', '--cosine-scale-1', '2',
     '--cosine-scale-2', '1.5', '--cosine-scale-3', '0', '--sigma', '1.2', '--no-patch-prompts', '--no-window-interaction',
-    '--reference-compat', '--init-latents', 'init.safetensors', '--save-latents', 'sub/l.safetensors', '--save-stages', 'stages',
+    '--no-prompt-weighting', '--max-prompt-chunks', '3', '--reference-compat', '--init-latents', 'init.safetensors', '--save-latents', 'sub/l.safetensors', '--save-stages', 'stages',
     '--report', 'sub/r.json', '--out', 'sub/o.png', '--device', 'cuda', '--threads', '3', '--json', '--state-dir', 'state', '--resume',
   );
   assert.deepEqual(c, {
     command: 'generate', model: 'org/name', prompt: 'a cat', negativePrompt: 'blurry', size: { kind: 'pixels', width: 1024, height: 768 },
     method: 'demofusion', steps: 30, guidance: 5, multiGuidance: 6.5, guidanceRescale: 0.7, scheduler: 'ddim', seed: 123, c: 0.25,
     stride: 32, viewBatchSize: 4, cosineScale1: 2, cosineScale2: 1.5, cosineScale3: 0, sigma: 1.2, patchPrompts: false,
-    windowInteraction: false, referenceCompat: true, initLatents: join(dir, 'init.safetensors'), saveLatents: join(dir, 'sub/l.safetensors'),
+    windowInteraction: false, promptWeighting: false, maxPromptChunks: 3, referenceCompat: true, initLatents: join(dir, 'init.safetensors'), saveLatents: join(dir, 'sub/l.safetensors'),
     saveStages: join(dir, 'stages'), report: join(dir, 'sub/r.json'), out: join(dir, 'sub/o.png'), force: false, device: 'cuda', threads: 3,
     quiet: false, json: true, stateDir: join(dir, 'state'), resume: true,
   });
@@ -71,6 +73,7 @@ test('every option parses to its typed value', () => {
 
 test('invalid values each give one clear OptionsError line', () => {
   rejects(g('--steps', 'abc'), /^--steps must be a positive integer, got "abc"$/);
+  rejects(g('--max-prompt-chunks', '0'), /^--max-prompt-chunks must be a positive integer, got "0"$/);
   rejects(g('--steps', '-1'), /^--steps must be a positive integer, got "-1"$/);
   rejects(g('--steps', '0'), /^--steps must be a positive integer/);
   rejects(g('--steps', '2.5'), /^--steps must be a positive integer/);

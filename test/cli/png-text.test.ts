@@ -73,6 +73,8 @@ test('A1111 parameters text: layout, quoting, and parse back', () => {
   assert.match(none, /Model: "C:models"/);
   assert.equal(parseParameters(none).values.get('Model'), 'C:models');
   assert.equal(parseParameters(none).negativePrompt, null);
+  // --no-prompt-weighting: A1111's name for reading brackets literally
+  assert.match(formatParameters({ options: { ...options, promptWeighting: false }, model: 'm' }), /Reference compat: False, Emphasis: None$/);
   assert.equal(samplerName(undefined, 'DDIMScheduler'), 'DDIM');
   assert.equal(samplerName(undefined, 'LMSDiscreteScheduler'), 'LMSDiscreteScheduler');
 });

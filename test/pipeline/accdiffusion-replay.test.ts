@@ -47,6 +47,8 @@ async function replay(run: string) {
       guidance: c.guidance_scale, multiGuidance: c.multi_guidance_scale, viewBatchSize: c.view_batch_size, stride: c.stride,
       cosineScale1: c.cosine_scale_1, cosineScale2: c.cosine_scale_2, cosineScale3: c.cosine_scale_3, sigma: c.sigma, c: c.c,
       windowInteraction: c.shuffle, referenceCompat: true, initLatents: tensor(init.shape, init.data), method: 'accdiffusion',
+      // the reference reads the prompt literally (diffusers) and makes each BPE piece a word (spec §3.1)
+      promptWeighting: false,
     },
     ctx,
   );
