@@ -1,0 +1,24 @@
+import { join } from 'node:path';
+import sharp from 'sharp';
+const R = '/work/wt/f14-upscale/dist/';
+const { encodeImage } = await import(R + 'src/decode/tiled-encode.js');
+const { AutoencoderKL, bindVaeWeights, buildVaeEncodeGraph } = await import(R + 'src/models/autoencoder-kl.js');
+const { loadAutoencoderKLConfig } = await import(R + 'src/models/vae-config.js');
+const { ModelSession } = await import(R + 'src/engine/session.js');
+const { openComponentWeights } = await import(R + 'src/weights/component-weights.js');
+const dir = process.argv[2];
+const vae = new AutoencoderKL(loadAutoencoderKLConfig(dir));
+const w = openComponentWeights(dir); bindVaeWeights(vae, w);
+const s = await ModelSession.create(buildVaeEncodeGraph(vae).toModelProto(), { weightsDir: w.weightsDir, threads: 2 });
+const enc = async (x) => { const o = await s.run({ sample: x }); return { mean: o.mean, logvar: o.logvar }; };
+const size = +process.argv[3], tile = +process.argv[4], ov = +process.argv[5];
+const { data, info } = await sharp(process.argv[6]).resize(size, size, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+const img = { width: info.width, height: info.height, rgb: new Uint8Array(data) };
+const t0 = performance.now();
+const a = await encodeImage(img, enc, { vaeScaleFactor: 8, tileLatent: tile, overlapLatent: ov });
+const t1 = performance.now();
+const b = await encodeImage(img, enc, { vaeScaleFactor: 8, tileLatent: 10000, overlapLatent: 0 });
+const t2 = performance.now();
+let mx = 0, sm = 0, am = 0;
+for (let i = 0; i < a.mean.data.length; i++) { const d = Math.abs(a.mean.data[i] - b.mean.data[i]); mx = Math.max(mx, d); sm += d; am = Math.max(am, Math.abs(b.mean.data[i])); }
+console.log(JSON.stringify({ size, tile, ov, max: mx, meanAbs: sm / a.mean.data.length, absMax: am, tiledS: (t1 - t0) / 1000, wholeS: (t2 - t1) / 1000 }));
