@@ -15,8 +15,8 @@ export const CLI_DEVICES: readonly Device[] = ['cpu', 'cuda', 'webgpu'];
 /** Default --scale when neither --scale nor --width/--height is given: the reference's 1024 → 2048. */
 export const DEFAULT_SCALE = 2;
 
-/** Default img2img strength of `upscale`, the same as resolveOptions' (diffusers' img2img default). */
-export const DEFAULT_STRENGTH = 0.8;
+/** Default img2img strength of `upscale`, the same as resolveOptions' (measured on the bundled model: docs/upscale.md). */
+export const DEFAULT_STRENGTH = 0.5;
 
 /** Default seed, the same as resolveOptions' (the reference CLI's). */
 export const DEFAULT_SEED = 42;

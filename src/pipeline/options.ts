@@ -69,7 +69,8 @@ export interface GenerateOptions {
   readonly image?: RgbImage;
   /**
    * img2img strength in [0, 1], diffusers' meaning: the first pass runs int(steps · strength) of its steps,
-   * starting from the input noised to the first of them (default 0.8, diffusers' default). Ignored without `image`.
+   * starting from the input noised to the first of them (default 0.5, chosen by measurement on the bundled model,
+   * docs/upscale.md; diffusers' own default is 0.8). Ignored without `image`.
    */
   readonly strength?: number;
 }
@@ -134,6 +135,6 @@ export function resolveOptions(o: GenerateOptions, nativeLatent: number): Resolv
     referenceCompat: o.referenceCompat ?? false,
     stageImages: o.stageImages ?? false,
     initLatents: o.initLatents,
-    strength: num('strength', o.strength, 0.8, (x) => x >= 0 && x <= 1, 'in [0, 1]'),
+    strength: num('strength', o.strength, 0.5, (x) => x >= 0 && x <= 1, 'in [0, 1]'),
   };
 }
