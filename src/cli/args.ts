@@ -55,6 +55,8 @@ export interface UpscaleCommand extends Omit<GenerateCommand, 'command'> {
   readonly image: string;
   /** img2img strength in [0, 1]; undefined: the library's default (DEFAULT_STRENGTH). */
   readonly strength?: number;
+  /** Stages no larger than the input take its encoding as the skip-residual source (GenerateOptions.inputResidual). */
+  readonly inputResidual: boolean;
   /** `size` is relative to the input: kind 'scale' multiplies the input's own size. */
 }
 
@@ -189,7 +191,7 @@ function toUpscale(o: RawGenerateOptions, cmd: Command, cwd: string): UpscaleCom
   if (str('initLatents') !== undefined) fail('--init-latents does not apply to upscale (the input image is the start)');
   const out = str('out') ?? `${basename(image).replace(/\.[^.]*$/, '')}-upscaled.png`;
   const g = toGenerate({ ...o, out }, cmd, cwd, true);
-  return { ...g, command: 'upscale', image, ...(strength !== undefined ? { strength } : {}) };
+  return { ...g, command: 'upscale', image, inputResidual: o.inputResidual === true, ...(strength !== undefined ? { strength } : {}) };
 }
 
 function toInfo(opts: RawInfoOptions, cwd: string): InfoCommand {

@@ -68,6 +68,7 @@ export function buildProgram(writeOut: ((text: string) => void) | undefined, han
     .requiredOption('--image <file>', 'input image (PNG, JPEG, WebP; alpha flattened onto white)')
     .option('--model <folder|repo>', 'model folder or Hugging Face repo id in the local cache (default: the bundled shapes-xl)')
     .option('--prompt <text>', 'what the image shows (required for accdiffusion)')
+    .option('--input-residual', 'stages no larger than the input take its own encoding as the skip-residual source (docs/upscale.md)', false)
     .option('--strength <x>', `how much of the first pass's schedule re-noises the input, in [0, 1] (default ${DEFAULT_STRENGTH})`);
   addGenerationFlags(upscale, `target = input size × n (default ${DEFAULT_SCALE} when no --width/--height)`)
     .action((opts: RawGenerateOptions, cmd: Command) => handlers.upscale(opts, cmd));

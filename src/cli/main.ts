@@ -125,7 +125,7 @@ export async function runGenerate(cmd: GenerateCommand | UpscaleCommand, io: Req
       windowInteraction: cmd.windowInteraction,
       referenceCompat: cmd.referenceCompat,
       initLatents,
-      ...(input ? { image: input.image, ...(cmd.command === 'upscale' && cmd.strength !== undefined ? { strength: cmd.strength } : {}) } : {}),
+      ...(input && cmd.command === 'upscale' ? { image: input.image, inputResidual: cmd.inputResidual, ...(cmd.strength !== undefined ? { strength: cmd.strength } : {}) } : {}),
     };
     const context: CliRunContext = { onProgress: renderer.onProgress, signal, stateDir: cmd.stateDir, resume: cmd.resume };
     const generated = await pipeline.generate(options, context);

@@ -30,7 +30,7 @@ import { inputDivisorAt } from './scheduler-scaling.js';
 import { runScaleCrafter } from './scalecrafter.js';
 import { planStages, type StageSize } from './stages.js';
 import { decodeToImage } from './tiled-decode.js';
-import { firstPassStart, imageHash } from './img2img-input.js';
+import { encodeInputLatents, firstPassStart, imageHash } from './img2img-input.js';
 import { img2imgTimesteps } from '../sampling/img2img-start.js';
 import type { UNetRunner } from './unet-runner.js';
 import { assertFinite, runUpscaleStage, type PatchWindows } from './upscale-stage.js';
@@ -259,7 +259,11 @@ export async function generate(components: Components, options: GenerateOptions,
     tStage = now();
     emit({ type: 'stage-start', stage: size.scale, stages: stageCount, width: size.width, height: size.height, steps: o.steps });
     const callsBefore = unet!.calls;
-    const upsampled = interpolateBicubic(latents, size.latentHeight, size.latentWidth);
+    // upscale with inputResidual: a stage no larger than the input takes the input's own encoding (docs/upscale.md §3.1)
+    const fromInput = inputImage && o.inputResidual && inputImage.width >= size.width && inputImage.height >= size.height;
+    const upsampled = fromInput
+      ? await encodeInputLatents(components, inputImage, size.width, size.height, ctx.signal)
+      : interpolateBicubic(latents, size.latentHeight, size.latentWidth);
     let patchWindows: (step: number) => Promise<PatchWindows>;
     if (sw) {
       // AccDiffusion: fixed windows per stage, each with its own prompt

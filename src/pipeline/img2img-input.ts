@@ -13,6 +13,7 @@ import { img2imgStart, type Img2ImgStart } from '../sampling/img2img-start.js';
 import type { RandomSource } from '../tensor/random.js';
 import type { Components } from './components.js';
 import type { RgbImage } from './result.js';
+import { tensor, type Tensor } from '../tensor/tensor.js';
 
 /**
  * The image at exactly width × height: unchanged when it already has that size, else Lanczos-resized
@@ -45,6 +46,23 @@ export interface FirstPassStartArgs {
   /** The pipeline generator (draws 0 and 1). */
   readonly random: RandomSource;
   readonly signal?: AbortSignal;
+}
+
+/**
+ * The input's VAE mean at width × height, times scaling_factor (deterministic: no draw, so the random
+ * streams stay as in text-to-image) [1, C, height/f, width/f]: the optional skip-residual source of a stage
+ * the input is at least as large as (GenerateOptions.inputResidual).
+ */
+export async function encodeInputLatents(components: Components, image: RgbImage, width: number, height: number, signal?: AbortSignal): Promise<Tensor> {
+  const folder = components.folder;
+  const encoder = await components.vaeEncoder();
+  const tileLatent = folder.nativeLatentSize;
+  const m = await encodeImage(await fitImage(image, width, height), async (pixels) => {
+    const out = await encoder.run({ sample: pixels });
+    return { mean: out.mean!, logvar: out.logvar! };
+  }, { vaeScaleFactor: folder.vaeScaleFactor, tileLatent, overlapLatent: Math.floor(tileLatent / 4), ...(signal ? { signal } : {}) });
+  const sf = components.vaeConfig.scaling_factor;
+  return tensor(m.mean.shape, Float32Array.from(m.mean.data, (v) => Math.fround(sf * v)));
 }
 
 /** Resizes, encodes and noises the user's image for the first pass (see img2imgStart for the draws). */

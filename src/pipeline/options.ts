@@ -73,6 +73,12 @@ export interface GenerateOptions {
    * docs/upscale.md; diffusers' own default is 0.8). Ignored without `image`.
    */
   readonly strength?: number;
+  /**
+   * Upscale only (default false): in every progressive stage the input is at least as large as, its own VAE
+   * encoding at the stage's size replaces the upsampled previous stage as the skip-residual source (and the
+   * stage's noised start). docs/upscale.md §3.1 has the measurement.
+   */
+  readonly inputResidual?: boolean;
 }
 
 /** Options with every default filled in and validated. */
@@ -135,6 +141,7 @@ export function resolveOptions(o: GenerateOptions, nativeLatent: number): Resolv
     referenceCompat: o.referenceCompat ?? false,
     stageImages: o.stageImages ?? false,
     initLatents: o.initLatents,
+    inputResidual: o.inputResidual ?? false,
     strength: num('strength', o.strength, 0.5, (x) => x >= 0 && x <= 1, 'in [0, 1]'),
   };
 }

@@ -14,6 +14,8 @@ import { readPngTextEntry } from '../../src/cli/png-text.js';
 import { METHODS } from '../../src/pipeline/options.js';
 import type { Pipeline } from '../../src/pipeline/pipeline-api.js';
 import { loadPipeline } from '../../src/pipeline/pipeline.js';
+import { maxAbsDiff } from '../../src/tensor/tensor.js';
+import { loadSafetensors } from '../../src/weights/safetensors.js';
 import { oracleDir, tinySd } from '../helpers/paths.js';
 import { runCli, describeRun, tempDir } from './e2e-helpers.js';
 import { stringStream } from './string-stream.js';
@@ -86,6 +88,27 @@ test('upscale: accdiffusion without a prompt is one error line (exit 2); the lib
     assert.match(r.stderr, /^error: upscale with accdiffusion needs --prompt .*\n$/);
     const p = await sharedLoader(tinySd, {});
     await assert.rejects(p.generate({ prompt: ' ', width: 64, height: 64, image: { width: 1, height: 1, rgb: new Uint8Array(3) } }), /accdiffusion needs a prompt/);
+  } finally {
+    remove();
+  }
+});
+
+test('upscale --input-residual: stages no larger than the input start from its encoding (demofusion, large input)', async () => {
+  const { dir, remove } = tempDir('upscale-residual');
+  try {
+    const png = join(dir, 'large.png');
+    await inputPng(png, 192, 192);
+    const run = async (extra: string[], name: string) => {
+      const r = await cli(['upscale', '--image', png, '--model', tinySd, '--prompt', 'a red disc', '--method', 'demofusion', '--scale', '1',
+        '--steps', '2', '--strength', '0.6', '--seed', '3', '--quiet', '--save-latents', join(dir, `${name}.safetensors`), '--out', join(dir, `${name}.png`), ...extra]);
+      assert.equal(r.code, 0, r.stderr);
+      return loadSafetensors(join(dir, `${name}.safetensors`));
+    };
+    const plain = await run([], 'plain');
+    const resid = await run(['--input-residual'], 'resid');
+    // phase 1 is the same; the stages (all no larger than the 192 px input) differ
+    assert.equal(maxAbsDiff(resid.get('stage_1')! as never, (plain.get('stage_1')!.data as Float32Array)), 0);
+    assert.ok(maxAbsDiff(resid.get('latents')! as never, (plain.get('latents')!.data as Float32Array)) > 1e-3);
   } finally {
     remove();
   }
