@@ -95,11 +95,11 @@ export async function runGenerate(cmd: GenerateCommand | UpscaleCommand, io: Req
   const initLatents = cmd.initLatents === undefined ? undefined : readInitLatents(cmd.initLatents);
   // upscale: the input is read (and its size known) before the model loads
   const input = cmd.command === 'upscale' ? await readInputImage(cmd.image) : undefined;
-  const upSize = input ? upscaleSize(cmd.size, input.image, cmd.force) : undefined;
 
   const pipeline = await io.loadPipeline(folder, { device: cmd.device, threads: cmd.threads, onProgress: renderer.onProgress });
   try {
     if (signal.aborted) throw new AbortedError('interrupted while loading the model');
+    const upSize = input ? upscaleSize(cmd.size, input.image, pipeline.model.nativeSize, cmd.force) : undefined;
     const { width, height } = upSize ? { width: upSize.runWidth, height: upSize.runHeight } : resolveTargetSize(cmd.size, pipeline.model.nativeSize, cmd.force);
     const options: GenerateOptions = {
       stageImages: cmd.saveStages !== undefined,

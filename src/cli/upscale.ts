@@ -21,15 +21,15 @@ const toMultipleOf8 = (v: number): number => Math.max(8, Math.round(v / 8) * 8);
 
 /**
  * `--scale s`: round(input side · s) for each side; `--width/--height`: as given. Sizes above the generate
- * command's limit need --force (same message as generate).
+ * command's limit need --force (generate's message, with the model's native size for its cost estimate).
  */
-export function upscaleSize(size: TargetSize, input: RgbImage, force: boolean): UpscaleSize {
+export function upscaleSize(size: TargetSize, input: RgbImage, nativeSize: number, force: boolean): UpscaleSize {
   const width = size.kind === 'pixels' ? size.width : Math.round(input.width * size.scale);
   const height = size.kind === 'pixels' ? size.height : Math.round(input.height * size.scale);
   if (width < 1 || height < 1) fail(`--scale ${size.kind === 'scale' ? size.scale : ''} makes ${input.width}x${input.height} smaller than one pixel`);
   const runWidth = toMultipleOf8(width);
   const runHeight = toMultipleOf8(height);
-  resolveTargetSize({ kind: 'pixels', width: runWidth, height: runHeight }, 8, force);
+  resolveTargetSize({ kind: 'pixels', width: runWidth, height: runHeight }, nativeSize, force);
   return { width, height, runWidth, runHeight };
 }
 

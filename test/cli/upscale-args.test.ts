@@ -46,9 +46,9 @@ test('upscale: one error line for a missing image, a bad strength, accdiffusion 
 
 test('upscaleSize: target from the input, run size at the nearest multiples of 8', () => {
   const input = { width: 333, height: 250, rgb: new Uint8Array(0) };
-  assert.deepEqual(upscaleSize({ kind: 'scale', scale: 2 }, input, false), { width: 666, height: 500, runWidth: 664, runHeight: 504 });
-  assert.deepEqual(upscaleSize({ kind: 'pixels', width: 5, height: 3 }, input, false), { width: 5, height: 3, runWidth: 8, runHeight: 8 });
-  assert.throws(() => upscaleSize({ kind: 'scale', scale: 40 }, input, false), /very large/);
+  assert.deepEqual(upscaleSize({ kind: 'scale', scale: 2 }, input, 256, false), { width: 666, height: 500, runWidth: 664, runHeight: 504 });
+  assert.deepEqual(upscaleSize({ kind: 'pixels', width: 5, height: 3 }, input, 256, false), { width: 5, height: 3, runWidth: 8, runHeight: 8 });
+  assert.throws(() => upscaleSize({ kind: 'scale', scale: 40 }, input, 256, false), /very large/);
 });
 
 test('withInputParameters appends strength, the input name (quoted when needed), hash and size', () => {

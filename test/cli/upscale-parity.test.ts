@@ -43,7 +43,7 @@ function recordingLoader(steps: Tensor[]): LoadPipelineFn {
 }
 
 for (const c of CASES) {
-  test(`upscale --method direct --scale 1 = diffusers img2img: ${c.rel}`, async () => {
+  test(`upscale --method direct --scale 1 = diffusers img2img: ${c.rel}`, async (t) => {
     const meta = oracleJson<{ call: Call; generator_seed: number; timesteps_used: number[] }>(c.rel);
     const call = meta.call;
     const png = join(oracleDir, `${c.input}.png`);
@@ -61,9 +61,11 @@ for (const c of CASES) {
       assert.equal(code, 0, stderr.text());
 
       const saved = loadSafetensors(lat);
+      const diffs: string[] = [];
       const near = (name: string, ours: string | Tensor, theirs: string): void => {
         const t = typeof ours === 'string' ? (saved.get(ours)! as unknown as Tensor) : ours;
         const d = maxAbsDiff(t, oracleF32(c.rel, theirs).data);
+        diffs.push(`${name} ${d.toExponential(1)}`);
         assert.ok(d <= 1e-3, `${name}: max |diff| ${d}`);
       };
       near('encoded latents', 'img2img_encoded', 'init.latents');
@@ -73,6 +75,7 @@ for (const c of CASES) {
       assert.equal(steps.length, Math.trunc(call.num_inference_steps * call.strength));
       steps.forEach((l, i) => near(`step ${i}`, l, `step_latents.${i}`));
       near('output latents', 'latents', 'output.latent');
+      t.diagnostic(`max |diff|: ${diffs.join(', ')}`);
 
       // the 8-bit image: diffusers' pil output, off by at most one level at rounding boundaries
       const want = oracle(c.rel).get('output.uint8')!;
