@@ -113,3 +113,26 @@ test('upscale --input-residual: stages no larger than the input start from its e
     remove();
   }
 });
+
+test('upscale --state-dir/--resume: a resumed run gives the same image; another input image is refused', async () => {
+  const { dir, remove } = tempDir('upscale-resume');
+  try {
+    const a = join(dir, 'a.png');
+    const b = join(dir, 'b.png');
+    await inputPng(a, 48, 48);
+    // the same size (so the same options), other pixels: only the image's hash tells the runs apart
+    writeFileSync(b, await sharp(readFileSync(a)).flip().png().toBuffer());
+    const args = (img: string, out: string, extra: string[] = []) => ['upscale', '--image', img, '--model', tinySd, '--prompt', 'a red disc', '--scale', '2',
+      '--steps', '2', '--strength', '0.6', '--quiet', '--state-dir', join(dir, 'state'), '--out', join(dir, out), ...extra];
+    assert.equal((await cli(args(a, 'first.png'))).code, 0);
+    const resumed = await cli(args(a, 'resumed.png', ['--resume']));
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const px = async (f: string) => sharp(join(dir, f)).raw().toBuffer();
+    assert.ok((await px('first.png')).equals(await px('resumed.png')));
+    const other = await cli(args(b, 'other.png', ['--resume']));
+    assert.equal(other.code, 2);
+    assert.match(other.stderr, /holds the state of a run with other options/);
+  } finally {
+    remove();
+  }
+});
