@@ -80,16 +80,3 @@ export async function encodeImage(image: RgbImage, encodeTile: (pixels: Tensor) 
   }
   return { mean: mean!.output, logvar: logvar!.output };
 }
-
-/**
- * `DiagonalGaussianDistribution.sample(generator)`: mean + exp(logvar/2) · noise, all float32
- * (noise [1, C, h, w] is the generator's draw, diffusers' `randn_tensor`).
- */
-export function sampleLatentDist(m: LatentMoments, noise: Tensor): Tensor {
-  const out = tensor(m.mean.shape);
-  for (let i = 0; i < out.data.length; i++) {
-    const std = Math.fround(Math.exp(Math.fround(0.5 * m.logvar.data[i]!)));
-    out.data[i] = Math.fround(m.mean.data[i]! + Math.fround(std * noise.data[i]!));
-  }
-  return out;
-}
