@@ -10,6 +10,7 @@ export type { RandomStreams } from './pipeline/accdiffusion.js';
 export { METHODS, SCHEDULERS, REFERENCE_NEGATIVE_PROMPT, type GenerateOptions, type Method, type SchedulerName } from './pipeline/options.js';
 export type { ProgressEvent, ProgressCallback, Branch } from './pipeline/events.js';
 export type { GenerateResult, StageResult, TokenMask, GenerationReport, RgbImage, Window } from './pipeline/result.js';
+export { readInputImage, INPUT_BACKGROUND, type InputImage } from './cli/input-image.js';
 export type { Device } from './engine/providers.js';
 export { availableDevices } from './engine/providers.js';
 export { collectRunBuffersWith, RUN_BUFFER_BUDGET_BYTES } from './engine/transient-memory.js';

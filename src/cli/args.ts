@@ -49,6 +49,18 @@ export interface GenerateCommand extends Pick<GenerateOptions, PassedThrough> {
   readonly resume: boolean;
 }
 
+/** `upscale`: generate's settings with the user's image as the first pass's start (issue 14). */
+export interface UpscaleCommand extends Omit<GenerateCommand, 'command'> {
+  readonly command: 'upscale';
+  /** Absolute path of the input image. */
+  readonly image: string;
+  /** img2img strength in [0, 1]; undefined: the library's default (DEFAULT_STRENGTH). */
+  readonly strength?: number;
+  /** Stages no larger than the input take its encoding as the skip-residual source (GenerateOptions.inputResidual). */
+  readonly inputResidual: boolean;
+  /** `size` is relative to the input: kind 'scale' multiplies the input's own size. */
+}
+
 export interface InfoCommand {
   readonly command: 'info';
   readonly model: string;
@@ -62,7 +74,7 @@ export interface ShownCommand {
   readonly command: 'shown';
 }
 
-export type ParsedCommand = GenerateCommand | InfoCommand | ShownCommand;
+export type ParsedCommand = GenerateCommand | UpscaleCommand | InfoCommand | ShownCommand;
 
 export interface ParseIo {
   /** Where help and version text go (default process.stdout). */
@@ -71,12 +83,13 @@ export interface ParseIo {
   readonly cwd?: string;
 }
 
-function toGenerate(o: RawGenerateOptions, cmd: Command, cwd: string): GenerateCommand {
+function toGenerate(o: RawGenerateOptions, cmd: Command, cwd: string, upscale = false): GenerateCommand {
   const str = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
   const force = o.force === true;
 
   const prompt = str('prompt') ?? '';
-  if (prompt.trim() === '') fail('--prompt must not be empty');
+  // upscale may go without a prompt, except with accdiffusion (checked in toUpscale)
+  if (prompt.trim() === '' && !upscale) fail('--prompt must not be empty');
 
   const width = positiveInt('--width', str('width'));
   const height = positiveInt('--height', str('height'));
@@ -87,8 +100,9 @@ function toGenerate(o: RawGenerateOptions, cmd: Command, cwd: string): GenerateC
     size = { kind: 'scale', scale };
   } else if (width !== undefined || height !== undefined) {
     if (width === undefined || height === undefined) fail('give both --width and --height (or --scale)');
+    // upscale runs at the nearest multiples of 8 and resizes the result to exactly this size
     for (const [flag, v] of [['--width', width], ['--height', height]] as const) {
-      if (v % 8 !== 0) fail(`${flag} ${v} is not a multiple of 8`);
+      if (v % 8 !== 0 && !upscale) fail(`${flag} ${v} is not a multiple of 8`);
     }
     size = { kind: 'pixels', width, height };
   } else {
@@ -168,6 +182,21 @@ function toGenerate(o: RawGenerateOptions, cmd: Command, cwd: string): GenerateC
   };
 }
 
+/** `upscale`: generate's checks, plus the image, the strength and AccDiffusion's need for a prompt. */
+function toUpscale(o: RawGenerateOptions, cmd: Command, cwd: string): UpscaleCommand {
+  const str = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+  const image = inputFile('--image', str('image') ?? '', cwd);
+  const strength = parseNumber('--strength', str('strength'), 'number', (x) => x >= 0 && x <= 1, 'a number in [0, 1]');
+  const method = oneOf('--method', str('method'), METHODS) ?? 'accdiffusion';
+  if (method === 'accdiffusion' && (str('prompt') ?? '').trim() === '') {
+    fail('upscale with accdiffusion needs --prompt (its window prompts are made of the prompt\'s words); or use --method demofusion');
+  }
+  if (str('initLatents') !== undefined) fail('--init-latents does not apply to upscale (the input image is the start)');
+  const out = str('out') ?? `${basename(image).replace(/\.[^.]*$/, '')}-upscaled.png`;
+  const g = toGenerate({ ...o, out }, cmd, cwd, true);
+  return { ...g, command: 'upscale', image, inputResidual: o.inputResidual === true, ...(strength !== undefined ? { strength } : {}) };
+}
+
 function toInfo(opts: RawInfoOptions, cwd: string): InfoCommand {
   const image = opts.image === undefined ? undefined : inputFile('--image', opts.image, cwd);
   return { command: 'info', model: opts.model ?? defaultModelPath(), image, json: opts.json };
@@ -188,6 +217,9 @@ export function parseArgs(argv: readonly string[], io: ParseIo = {}): ParsedComm
     },
     info: (opts) => {
       result.value = toInfo(opts, cwd);
+    },
+    upscale: (opts, cmd) => {
+      result.value = toUpscale(opts, cmd, cwd);
     },
   });
   try {

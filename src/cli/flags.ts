@@ -15,6 +15,9 @@ export const CLI_DEVICES: readonly Device[] = ['cpu', 'cuda', 'webgpu'];
 /** Default --scale when neither --scale nor --width/--height is given: the reference's 1024 → 2048. */
 export const DEFAULT_SCALE = 2;
 
+/** Default img2img strength of `upscale`, the same as resolveOptions' (measured on the bundled model: docs/upscale.md). */
+export const DEFAULT_STRENGTH = 0.5;
+
 /** Default seed, the same as resolveOptions' (the reference CLI's). */
 export const DEFAULT_SEED = 42;
 
@@ -32,6 +35,7 @@ export interface RawInfoOptions {
 export interface FlagHandlers {
   generate(opts: RawGenerateOptions, cmd: Command): void;
   info(opts: RawInfoOptions): void;
+  upscale(opts: RawGenerateOptions, cmd: Command): void;
 }
 
 /** The `accdiffusion` program; help and version text go to `writeOut` (default process.stdout). */
@@ -49,18 +53,47 @@ export function buildProgram(writeOut: ((text: string) => void) | undefined, han
     .showSuggestionAfterError(true)
     .allowExcessArguments(false);
 
-  program
+  const generate = program
     .command('generate')
     .description('generate an image at a size above the model\'s native one')
     .option('--model <folder|repo>', 'model folder or Hugging Face repo id in the local cache (default: the bundled shapes-xl)')
-    .requiredOption('--prompt <text>', 'what to draw')
+    .requiredOption('--prompt <text>', 'what to draw');
+  addGenerationFlags(generate, `target = native size × n (default ${DEFAULT_SCALE} when no --width/--height)`)
+    .action((opts: RawGenerateOptions, cmd: Command) => handlers.generate(opts, cmd));
+
+  // upscale: generate's flags, with the user's image as the first pass's start (issue 14)
+  const upscale = program
+    .command('upscale')
+    .description('upscale your own image: img2img into the chosen method')
+    .requiredOption('--image <file>', 'input image (PNG, JPEG, WebP; alpha flattened onto white)')
+    .option('--model <folder|repo>', 'model folder or Hugging Face repo id in the local cache (default: the bundled shapes-xl)')
+    .option('--prompt <text>', 'what the image shows (required for accdiffusion)')
+    .option('--input-residual', 'stages no larger than the input take its own encoding as the skip-residual source (docs/upscale.md)', false)
+    .option('--strength <x>', `how much of the first pass's schedule re-noises the input, in [0, 1] (default ${DEFAULT_STRENGTH})`);
+  addGenerationFlags(upscale, `target = input size × n (default ${DEFAULT_SCALE} when no --width/--height)`)
+    .action((opts: RawGenerateOptions, cmd: Command) => handlers.upscale(opts, cmd));
+
+  program
+    .command('info')
+    .description('describe a model: family, native size, components, dtypes, parameters, devices')
+    .option('--model <folder|repo>', 'model folder or Hugging Face repo id (default: the bundled shapes-xl)')
+    .option('--image <file.png>', 'print the generation parameters stored in a PNG instead')
+    .option('--json', 'print JSON', false)
+    .action((opts: RawInfoOptions) => handlers.info(opts));
+
+  return program;
+}
+
+/** The flags `generate` and `upscale` share (everything after the prompt). */
+function addGenerationFlags(cmd: Command, scaleHelp: string): Command {
+  return cmd
     .option('--negative-prompt <text>', `negative prompt (default "${REFERENCE_NEGATIVE_PROMPT}")`)
     .option('--no-negative-prompt', 'no negative prompt at all')
     .option('--no-prompt-weighting', 'take the prompt literally and cut it at 77 tokens, as diffusers (default: A1111 (word:1.2) syntax, long prompts in 75-token chunks)')
     .option('--max-prompt-chunks <n>', 'most 75-token chunks per prompt when weighting (default 4)')
     .option('--width <px>', 'target width in pixels (multiple of 8)')
     .option('--height <px>', 'target height in pixels (multiple of 8)')
-    .option('--scale <n>', `target = native size × n (default ${DEFAULT_SCALE} when no --width/--height)`)
+    .option('--scale <n>', scaleHelp)
     .option('--method <name>', `one of ${METHODS.join(', ')}`, 'accdiffusion')
     .option('--steps <n>', 'denoising steps per stage (default 50)')
     .option('--guidance <x>', 'CFG scale of the native pass and dilated branch (default 7.5)')
@@ -82,23 +115,12 @@ export function buildProgram(writeOut: ((text: string) => void) | undefined, han
     .option('--save-latents <file>', 'write final and per-stage latents (safetensors)')
     .option('--save-stages <dir>', 'write every stage image, token masks and patch-prompt maps')
     .option('--report <file>', 'write a JSON report (parameters, window prompts, timings, UNet calls, memory)')
-    .option('--out <file>', 'output PNG (default accdiffusion-<seed>.png)')
+    .option('--out <file>', 'output PNG (default accdiffusion-<seed>.png; upscale: <input name>-upscaled.png)')
     .option('--force', 'overwrite existing output files; allow very large sizes', false)
     .addOption(new Option('--device <name>', `execution provider: ${CLI_DEVICES.join(', ')}`).default('cpu'))
     .option('--threads <n>', 'intra-op threads per session')
     .option('--quiet', 'print nothing but errors', false)
     .option('--json', 'progress as one JSON object per line on stdout', false)
     .option('--state-dir <dir>', 'keep each finished stage here so an interrupted run can --resume')
-    .option('--resume', 'continue from the last finished stage in --state-dir', false)
-    .action((opts: RawGenerateOptions, cmd: Command) => handlers.generate(opts, cmd));
-
-  program
-    .command('info')
-    .description('describe a model: family, native size, components, dtypes, parameters, devices')
-    .option('--model <folder|repo>', 'model folder or Hugging Face repo id (default: the bundled shapes-xl)')
-    .option('--image <file.png>', 'print the generation parameters stored in a PNG instead')
-    .option('--json', 'print JSON', false)
-    .action((opts: RawInfoOptions) => handlers.info(opts));
-
-  return program;
+    .option('--resume', 'continue from the last finished stage in --state-dir', false);
 }

@@ -11,13 +11,15 @@ import type { GenerateOptions } from '../pipeline/options.js';
 import type { LoadOptions, Pipeline, RunContext } from '../pipeline/pipeline-api.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { readSafetensorsHeader, readTensor } from '../weights/safetensors.js';
-import { packageVersion, parseArgs, resolveTargetSize, type GenerateCommand, type InfoCommand } from './args.js';
+import { packageVersion, parseArgs, resolveTargetSize, type GenerateCommand, type InfoCommand, type UpscaleCommand } from './args.js';
 import { describeModel, formatModelInfo } from './info.js';
 import { resolveModelSpec } from './model-spec.js';
 import { checkStagesDir, writeOutputs } from './outputs.js';
 import { formatParameters, parseParameters } from './parameters.js';
 import { readPngTextEntry } from './png-text.js';
 import { createProgressRenderer, type ProgressRenderer } from './progress.js';
+import { readInputImage } from './input-image.js';
+import { resizeExactly, upscaleSize, withInputParameters } from './upscale.js';
 
 /** The pipeline factory the CLI calls (src/pipeline/pipeline.ts exports it as `loadPipeline`). */
 export type LoadPipelineFn = (modelSpec: string, options: LoadOptions) => Promise<Pipeline>;
@@ -85,17 +87,20 @@ function writeLine(stream: NodeJS.WritableStream, text: string): void {
   stream.write(text + '\n');
 }
 
-/** Runs `generate`; returns the written file paths. */
-export async function runGenerate(cmd: GenerateCommand, io: Required<Pick<MainOptions, 'stdout' | 'stderr' | 'cwd' | 'env' | 'loadPipeline'>>, signal: AbortSignal, renderer: ProgressRenderer): Promise<string[]> {
+/** Runs `generate` or `upscale`; returns the written file paths. */
+export async function runGenerate(cmd: GenerateCommand | UpscaleCommand, io: Required<Pick<MainOptions, 'stdout' | 'stderr' | 'cwd' | 'env' | 'loadPipeline'>>, signal: AbortSignal, renderer: ProgressRenderer): Promise<string[]> {
   const started = performance.now();
   if (cmd.saveStages !== undefined) checkStagesDir(cmd.saveStages, { force: cmd.force });
   const folder = resolveModelSpec(cmd.model, io.env, io.cwd);
   const initLatents = cmd.initLatents === undefined ? undefined : readInitLatents(cmd.initLatents);
+  // upscale: the input is read (and its size known) before the model loads
+  const input = cmd.command === 'upscale' ? await readInputImage(cmd.image) : undefined;
 
   const pipeline = await io.loadPipeline(folder, { device: cmd.device, threads: cmd.threads, onProgress: renderer.onProgress });
   try {
     if (signal.aborted) throw new AbortedError('interrupted while loading the model');
-    const { width, height } = resolveTargetSize(cmd.size, pipeline.model.nativeSize, cmd.force);
+    const upSize = input ? upscaleSize(cmd.size, input.image, pipeline.model.nativeSize, cmd.force) : undefined;
+    const { width, height } = upSize ? { width: upSize.runWidth, height: upSize.runHeight } : resolveTargetSize(cmd.size, pipeline.model.nativeSize, cmd.force);
     const options: GenerateOptions = {
       stageImages: cmd.saveStages !== undefined,
       prompt: cmd.prompt,
@@ -122,19 +127,22 @@ export async function runGenerate(cmd: GenerateCommand, io: Required<Pick<MainOp
       maxPromptChunks: cmd.maxPromptChunks,
       referenceCompat: cmd.referenceCompat,
       initLatents,
+      ...(input && cmd.command === 'upscale' ? { image: input.image, inputResidual: cmd.inputResidual, ...(cmd.strength !== undefined ? { strength: cmd.strength } : {}) } : {}),
     };
     const context: CliRunContext = { onProgress: renderer.onProgress, signal, stateDir: cmd.stateDir, resume: cmd.resume };
-    const result = await pipeline.generate(options, context);
+    const generated = await pipeline.generate(options, context);
+    const result = upSize ? { ...generated, image: await resizeExactly(generated.image, upSize.width, upSize.height) } : generated;
     // A result that raced the interrupt is still not written: the user asked to stop.
     if (signal.aborted) throw new AbortedError('interrupted');
     renderer.finish();
 
-    const parameters = formatParameters({
+    const text = formatParameters({
       options: result.report.options,
       model: isRepoId(cmd.model) ? cmd.model : basename(folder),
       modelSchedulerClass: schedulerClass(folder),
       version: `accdiffusion ${packageVersion()}`,
     });
+    const parameters = input ? withInputParameters(text, input, result.report.options.strength) : text;
     const files = await writeOutputs(result, { out: cmd.out, parameters, saveStages: cmd.saveStages, saveLatents: cmd.saveLatents, report: cmd.report, force: cmd.force });
     const seconds = (performance.now() - started) / 1000;
     if (cmd.json) {
@@ -220,6 +228,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
       await runInfo(cmd, { stdout, env, cwd });
       return EXIT_OK;
     }
+    // generate and upscale share the run
     json = cmd.json;
     renderer = createProgressRenderer(cmd.quiet ? 'quiet' : cmd.json ? 'json' : 'bars', cmd.json ? stdout : stderr);
     await runGenerate(cmd, { stdout, stderr, cwd, env, loadPipeline: options.loadPipeline ?? defaultLoadPipeline }, controller.signal, renderer);

@@ -178,13 +178,18 @@ export async function writeStages(dir: string, result: GenerateResult, options: 
   return written;
 }
 
-/** The --save-latents tensors: `latents` (final) and `stage_<k>` for every stage. */
+/** The --save-latents tensors: `latents` (final), `stage_<k>` for every stage, and `img2img_encoded`/`img2img_noisy` for upscale runs. */
 export function latentTensors(result: GenerateResult): Record<string, TensorToWrite> {
   const tensors: Record<string, TensorToWrite> = {};
   const last = result.stages[result.stages.length - 1];
   if (!last) throw new RangeError('result has no stages');
   tensors.latents = { shape: last.latents.shape, data: last.latents.data };
   for (const s of result.stages) tensors[`stage_${s.stage}`] = { shape: s.latents.shape, data: s.latents.data };
+  // img2img (upscale): diffusers' init_latents and the noised latents entering the first kept step
+  if (result.img2img) {
+    tensors.img2img_encoded = { shape: result.img2img.encodedLatents.shape, data: result.img2img.encodedLatents.data };
+    tensors.img2img_noisy = { shape: result.img2img.noisyLatents.shape, data: result.img2img.noisyLatents.data };
+  }
   return tensors;
 }
 

@@ -32,6 +32,8 @@ import { inputDivisorAt } from './scheduler-scaling.js';
 import { runScaleCrafter } from './scalecrafter.js';
 import { planStages, type StageSize } from './stages.js';
 import { decodeToImage } from './tiled-decode.js';
+import { encodeInputLatents, firstPassStart, imageHash } from './img2img-input.js';
+import { img2imgTimesteps } from '../sampling/img2img-start.js';
 import type { UNetRunner } from './unet-runner.js';
 import { assertFinite, runUpscaleStage, type PatchWindows } from './upscale-stage.js';
 import { getViews, mdViews, type RandInt, type View } from './views.js';
@@ -106,7 +108,8 @@ export async function generate(components: Components, options: GenerateOptions,
 
   // 1. checkpoints: a resumed run skips every stage that finished before
   const { initLatents, ...keyOptions } = o;
-  const checkpoints = ctx.stateDir ? new CheckpointDir(ctx.stateDir, JSON.stringify({ model: folder.path, options: keyOptions, init: initLatents ? Array.from(initLatents.data.subarray(0, 16)) : null })) : undefined;
+  const inputImage = options.image;
+  const checkpoints = ctx.stateDir ? new CheckpointDir(ctx.stateDir, JSON.stringify({ model: folder.path, options: keyOptions, init: initLatents ? Array.from(initLatents.data.subarray(0, 16)) : null, ...(inputImage ? { image: imageHash(inputImage) } : {}) })) : undefined;
   if (checkpoints && !random.snapshot) throw new OptionsError('checkpoints need seeded random streams');
   const resumed = ctx.resume && checkpoints ? checkpoints.load() : undefined;
   if (resumed) random.restore!(resumed.state.streams);
@@ -167,15 +170,27 @@ export async function generate(components: Components, options: GenerateOptions,
   let latents: Tensor;
   let tStage = now();
   let stage1Calls = 0;
+  let scheduler1: Scheduler = scheduler; // the first pass's schedule: from `strength` on for img2img
+  let img2img: GenerateResult['img2img'];
   if (done >= 1) {
     latents = resumed!.latents(1);
     stages.push({ stage: 1, image: (await decode(1, latents)).image, latents });
   } else {
-    emit({ type: 'stage-start', stage: 1, stages: stageCount, width: firstSize.width, height: firstSize.height, steps: o.steps });
+    const steps1 = inputImage ? img2imgTimesteps(o.steps, o.strength).initTimestepCount : o.steps;
+    if (inputImage && usePatchPrompts && steps1 === 0) {
+      throw new OptionsError(`strength ${o.strength} runs no step of ${o.steps}, so AccDiffusion has no cross-attention for its window prompts; raise --strength or --steps`);
+    }
+    emit({ type: 'stage-start', stage: 1, stages: stageCount, width: firstSize.width, height: firstSize.height, steps: steps1 });
     // initial latents of the first pass
     const latentShape = [1, components.vaeConfig.latent_channels, firstSize.latentHeight, firstSize.latentWidth];
     let init: Tensor;
-    if (initLatents) {
+    if (inputImage) {
+      // img2img: the user's image at the first pass's size, encoded and noised (no init_noise_sigma)
+      const start = await firstPassStart({ components, image: inputImage, width: firstSize.width, height: firstSize.height, strength: o.strength, scheduler, random: random.latents, ...signalOf(ctx) });
+      scheduler1 = start.scheduler;
+      img2img = { encodedLatents: start.encodedLatents, noisyLatents: start.noisyLatents, stepsRun: start.stepsRun };
+      init = start.noisyLatents;
+    } else if (initLatents) {
       const sh = initLatents.shape;
       if (sh.length !== 4 || sh.some((d, i) => d !== latentShape[i])) {
         throw new OptionsError(`initial latents have shape [${sh}], this run needs [${latentShape}]`);
@@ -184,11 +199,11 @@ export async function generate(components: Components, options: GenerateOptions,
     } else {
       init = random.latents.randn(latentShape);
     }
-    init = tensor(init.shape, Float32Array.from(init.data, (v) => v * scheduler.initNoiseSigma));
+    if (!inputImage) init = tensor(init.shape, Float32Array.from(init.data, (v) => v * scheduler.initNoiseSigma));
     if (o.method === 'multidiffusion') {
-      latents = await runMultiDiffusion(plainUnet!, components, scheduler, init, condCtx, o, ctx);
+      latents = await runMultiDiffusion(plainUnet!, components, scheduler1, init, condCtx, o, ctx);
     } else if (o.method === 'attn-sf' || o.method === 'scalecrafter') {
-      const args = { components, scheduler, latents: init, condition: fullCondition!, guidance: o.guidance, guidanceRescale: o.guidanceRescale, onProgress: emit, ...signalOf(ctx), ...stepHook(ctx, 1) };
+      const args = { components, scheduler: scheduler1, latents: init, condition: fullCondition!, guidance: o.guidance, guidanceRescale: o.guidanceRescale, onProgress: emit, ...signalOf(ctx), ...stepHook(ctx, 1) };
       ({ latents, unetCalls: stage1Calls } = o.method === 'attn-sf' ? await runAttnSf(args) : await runScaleCrafter(args));
     } else if (usePatchPrompts) {
       const chosen = patchPromptLayers(components.crossAttentionLayers);
@@ -198,7 +213,7 @@ export async function generate(components: Components, options: GenerateOptions,
       const store = new AttentionStore(layers);
       const capturing = await components.capturingUNet(layers);
       try {
-        latents = await runNativePass({ stage: 1, unet: capturing, scheduler, latents: init, condition: fullCondition!, guidance: o.guidance, guidanceRescale: o.guidanceRescale, store, onProgress: emit, ...signalOf(ctx), ...stepHook(ctx, 1) });
+        latents = await runNativePass({ stage: 1, unet: capturing, scheduler: scheduler1, latents: init, condition: fullCondition!, guidance: o.guidance, guidanceRescale: o.guidanceRescale, store, onProgress: emit, ...signalOf(ctx), ...stepHook(ctx, 1) });
         stage1Calls = capturing.calls;
       } finally {
         await capturing.release();
@@ -221,7 +236,7 @@ export async function generate(components: Components, options: GenerateOptions,
       }
       masks = prompts.masks.map((m, j) => ({ index: m.column, token: words ? words[j]!.plain : m.text, width: m.width, height: m.height, mask: Uint8Array.from(m.mask, (v) => (v ? 255 : 0)) }));
     } else {
-      latents = await runNativePass({ stage: 1, unet: plainUnet!, scheduler, latents: init, condition: fullCondition!, guidance: o.guidance, guidanceRescale: o.guidanceRescale, onProgress: emit, ...signalOf(ctx), ...stepHook(ctx, 1) });
+      latents = await runNativePass({ stage: 1, unet: plainUnet!, scheduler: scheduler1, latents: init, condition: fullCondition!, guidance: o.guidance, guidanceRescale: o.guidanceRescale, onProgress: emit, ...signalOf(ctx), ...stepHook(ctx, 1) });
     }
     const denoise1 = now() - tStage;
     if (plainUnet) stage1Calls = plainUnet.calls - plainCallsAtStart;
@@ -248,7 +263,11 @@ export async function generate(components: Components, options: GenerateOptions,
     tStage = now();
     emit({ type: 'stage-start', stage: size.scale, stages: stageCount, width: size.width, height: size.height, steps: o.steps });
     const callsBefore = unet!.calls;
-    const upsampled = interpolateBicubic(latents, size.latentHeight, size.latentWidth);
+    // upscale with inputResidual: a stage no larger than the input takes the input's own encoding (docs/upscale.md §3.1)
+    const fromInput = inputImage && o.inputResidual && inputImage.width >= size.width && inputImage.height >= size.height;
+    const upsampled = fromInput
+      ? await encodeInputLatents(components, inputImage, size.width, size.height, ctx.signal)
+      : interpolateBicubic(latents, size.latentHeight, size.latentWidth);
     let patchWindows: (step: number) => Promise<PatchWindows>;
     if (sw) {
       // AccDiffusion: fixed windows per stage, each with its own prompt
@@ -292,7 +311,7 @@ export async function generate(components: Components, options: GenerateOptions,
     unetCalls,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
-  return { image: stages[stages.length - 1]!.image!, stages, masks, report };
+  return { image: stages[stages.length - 1]!.image!, stages, masks, report, ...(img2img ? { img2img } : {}) };
 }
 
 function signalOf(ctx: GenerateContext): { signal?: AbortSignal } {

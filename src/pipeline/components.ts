@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { Device } from '../engine/providers.js';
 import { ModelSession } from '../engine/session.js';
-import { AutoencoderKL, bindVaeWeights, buildVaeDecodeGraph } from '../models/autoencoder-kl.js';
+import { AutoencoderKL, bindVaeWeights, buildVaeDecodeGraph, buildVaeEncodeGraph } from '../models/autoencoder-kl.js';
 import { parseAutoencoderKLConfig, type AutoencoderKLConfig } from '../models/vae-config.js';
 import {
   buildUNetGraph, crossAttentionLayers, loadUNet, type CrossAttentionLayer, type LoadedUNet, type UNet2DConditionModel, type UNetGraphOptions,
@@ -31,6 +31,9 @@ export interface ComponentOptions {
 /** Everything a generation needs from the model folder. */
 export class Components {
   private plainUnet: UNetRunner | undefined;
+  /** The VAE module and its weights, for the encoder session made on first use (img2img). */
+  private vaeEncodeSource: { readonly vae: AutoencoderKL; readonly weightsDir: string } | undefined;
+  private vaeEncoderSession: ModelSession | undefined;
 
   private constructor(
     readonly folder: ModelFolder,
@@ -70,7 +73,26 @@ export class Components {
     emit({ type: 'load', component: 'vae', done: true });
 
     const schedulerConfig = parseSchedulerConfig(folder.scheduler.config, folder.scheduler.configFile);
-    return new Components(folder, promptEncoder, tokenizer, unet, vaeConfig, vaeDecoder, schedulerConfig, options);
+    const components = new Components(folder, promptEncoder, tokenizer, unet, vaeConfig, vaeDecoder, schedulerConfig, options);
+    components.vaeEncodeSource = { vae, weightsDir: vaeWeights.weightsDir };
+    return components;
+  }
+
+  /**
+   * The VAE encoder (`sample` [B,3,H,W] in [-1,1] → `mean`, `logvar`, `std` [B,C,H/f,W/f]), opened on first use
+   * (only img2img runs need it) and then kept until dispose().
+   */
+  async vaeEncoder(): Promise<ModelSession> {
+    if (!this.vaeEncoderSession) {
+      const src = this.vaeEncodeSource!;
+      this.vaeEncoderSession = await ModelSession.create(buildVaeEncodeGraph(src.vae).toModelProto(), {
+        weightsDir: src.weightsDir,
+        memoryPattern: false,
+        ...(this.options.device ? { device: this.options.device } : {}),
+        ...(this.options.threads ? { threads: this.options.threads } : {}),
+      });
+    }
+    return this.vaeEncoderSession;
   }
 
   /** Width of encoder_hidden_states (sum of the text encoders' hidden sizes). */
@@ -127,6 +149,8 @@ export class Components {
     await this.plainUnet?.release();
     this.plainUnet = undefined;
     await this.vaeDecoder.release();
+    await this.vaeEncoderSession?.release();
+    this.vaeEncoderSession = undefined;
     await this.promptEncoder.release();
   }
 

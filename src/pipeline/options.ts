@@ -4,6 +4,7 @@
  */
 import { OptionsError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { RgbImage } from './result.js';
 
 export const METHODS = ['accdiffusion', 'demofusion', 'multidiffusion', 'direct', 'attn-sf', 'scalecrafter'] as const;
 export type Method = (typeof METHODS)[number];
@@ -75,10 +76,29 @@ export interface GenerateOptions {
   readonly promptWeighting?: boolean;
   /** Most 75-token chunks per prompt when weighting (default 4 = 300 tokens); tokens past them are cut with a warning. */
   readonly maxPromptChunks?: number;
+  /**
+   * img2img (upscale): the user's 8-bit RGB image. The first pass starts from it instead of pure noise: it is
+   * resized (Lanczos) to the first pass's size (the native canvas for accdiffusion/demofusion, the target for
+   * the others), VAE-encoded (in tiles above the native size) and noised to the timestep `strength` keeps;
+   * the stages after it run as in text-to-image. See docs/upscale.md.
+   */
+  readonly image?: RgbImage;
+  /**
+   * img2img strength in [0, 1], diffusers' meaning: the first pass runs int(steps · strength) of its steps,
+   * starting from the input noised to the first of them (default 0.5, chosen by measurement on the bundled model,
+   * docs/upscale.md; diffusers' own default is 0.8). Ignored without `image`.
+   */
+  readonly strength?: number;
+  /**
+   * Upscale only (default false): in every progressive stage the input is at least as large as, its own VAE
+   * encoding at the stage's size replaces the upsampled previous stage as the skip-residual source (and the
+   * stage's noised start). docs/upscale.md §3.1 has the measurement.
+   */
+  readonly inputResidual?: boolean;
 }
 
 /** Options with every default filled in and validated. */
-export type ResolvedOptions = Required<Omit<GenerateOptions, 'initLatents' | 'negativePrompt' | 'scheduler'>> & {
+export type ResolvedOptions = Required<Omit<GenerateOptions, 'initLatents' | 'negativePrompt' | 'scheduler' | 'image'>> & {
   readonly negativePrompt: string | null;
   readonly scheduler: SchedulerName | undefined;
   readonly initLatents: Tensor | undefined;
@@ -110,6 +130,8 @@ export function resolveOptions(o: GenerateOptions, nativeLatent: number): Resolv
     return x;
   };
   const isAcc = method === 'accdiffusion';
+  // AccDiffusion's window prompts are made of the prompt's words: without words there is nothing to place.
+  check(!(o.image && isAcc && o.prompt.trim() === ''), 'accdiffusion needs a prompt to upscale an image (its window prompts are made of the prompt\'s words); give --prompt or use --method demofusion');
   const stride = num('stride', o.stride, Math.max(1, Math.floor(nativeLatent / 2)), (x) => Number.isInteger(x) && x > 0 && x <= nativeLatent, `an integer in 1..${nativeLatent} (latent cells)`);
   return {
     prompt: o.prompt,
@@ -137,5 +159,7 @@ export function resolveOptions(o: GenerateOptions, nativeLatent: number): Resolv
     initLatents: o.initLatents,
     promptWeighting: o.promptWeighting ?? true,
     maxPromptChunks: num('maxPromptChunks', o.maxPromptChunks, 4, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
+    inputResidual: o.inputResidual ?? false,
+    strength: num('strength', o.strength, 0.5, (x) => x >= 0 && x <= 1, 'in [0, 1]'),
   };
 }

@@ -72,4 +72,10 @@ export interface GenerateResult {
   readonly stages: readonly StageResult[];
   readonly masks: readonly TokenMask[];
   readonly report: GenerationReport;
+  /**
+   * img2img runs (GenerateOptions.image) whose first pass ran in this call: diffusers' `init_latents`
+   * (scaling_factor · sample of the encoded image), the noised latents entering the first kept step, both
+   * [1, C, h, w] at the first pass's size, and the number of steps that pass ran (int(steps · strength)).
+   */
+  readonly img2img?: { readonly encodedLatents: Tensor; readonly noisyLatents: Tensor; readonly stepsRun: number };
 }
