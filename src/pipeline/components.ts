@@ -19,6 +19,9 @@ import { resolveModel } from '../weights/hf-cache.js';
 import type { ProgressCallback } from './events.js';
 import { createPromptEncoder, type CachedPromptEncoder } from './prompt-encoding.js';
 import { UNetRunner } from './unet-runner.js';
+import { OptionsError } from '../errors.js';
+import { loadCheckpointParts } from '../loading/checkpoint-components.js';
+import { isCheckpointFile } from '../loading/model-path.js';
 
 export interface ComponentOptions {
   readonly device?: Device;
@@ -26,6 +29,10 @@ export interface ComponentOptions {
   readonly onProgress?: ProgressCallback;
   /** Prompt-truncation and similar warnings. */
   readonly onWarning?: (message: string) => void;
+  /** For a single-file checkpoint: a diffusers folder whose configs and tokenizers to use (`--config`). */
+  readonly config?: string;
+  /** Overrides the scheduler's prediction_type (`--prediction-type`). */
+  readonly predictionType?: 'epsilon' | 'v_prediction';
 }
 
 /** Everything a generation needs from the model folder. */
@@ -46,9 +53,11 @@ export class Components {
 
   /** Opens a model folder (or an offline Hugging Face cache repo id) and loads every component. */
   static async load(modelSpec: string, options: ComponentOptions = {}): Promise<Components> {
-    const folder = openModelFolder(resolveModel(modelSpec));
     const session = { ...(options.device ? { device: options.device } : {}), ...(options.threads ? { threads: options.threads } : {}) };
     const emit = options.onProgress ?? (() => {});
+    if (isCheckpointFile(modelSpec)) return Components.loadCheckpoint(modelSpec, options, session);
+    if (options.config !== undefined) throw new OptionsError(`--config applies to single-file checkpoints; ${modelSpec} is a model folder, which has its own configs`);
+    const folder = openModelFolder(resolveModel(modelSpec));
 
     emit({ type: 'load', component: 'text_encoder', done: false });
     const promptEncoder = await createPromptEncoder(folder.path, { ...session, ...(options.onWarning ? { onWarning: options.onWarning } : {}) });
@@ -69,8 +78,26 @@ export class Components {
     const vaeDecoder = await ModelSession.create(buildVaeDecodeGraph(vae).toModelProto(), { weightsDir: vaeWeights.weightsDir, memoryPattern: false, ...session });
     emit({ type: 'load', component: 'vae', done: true });
 
-    const schedulerConfig = parseSchedulerConfig(folder.scheduler.config, folder.scheduler.configFile);
+    const schedulerJson = options.predictionType ? { ...folder.scheduler.config, prediction_type: options.predictionType } : folder.scheduler.config;
+    const schedulerConfig = parseSchedulerConfig(schedulerJson, folder.scheduler.configFile);
     return new Components(folder, promptEncoder, tokenizer, unet, vaeConfig, vaeDecoder, schedulerConfig, options);
+  }
+
+  /** A single-file checkpoint (src/loading/): weights read from the file where they are, configs per its family. */
+  private static async loadCheckpoint(file: string, options: ComponentOptions, session: { device?: Device; threads?: number }): Promise<Components> {
+    const emit = options.onProgress ?? (() => {});
+    for (const component of ['text_encoder', 'unet', 'vae'] as const) emit({ type: 'load', component, done: false });
+    const p = await loadCheckpointParts(file, {
+      ...session,
+      ...(options.config !== undefined ? { config: options.config } : {}),
+      ...(options.predictionType ? { predictionType: options.predictionType } : {}),
+      ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+    });
+    for (const component of ['text_encoder', 'unet'] as const) emit({ type: 'load', component, done: true });
+    const vaeDecoder = await ModelSession.create(buildVaeDecodeGraph(p.vae).toModelProto(), { weightsDir: p.vaeWeights.weightsDir, memoryPattern: false, ...session });
+    emit({ type: 'load', component: 'vae', done: true });
+    const schedulerConfig = parseSchedulerConfig(p.folder.scheduler.config, p.folder.scheduler.configFile);
+    return new Components(p.folder, p.promptEncoder, p.tokenizer, p.unet, p.vaeConfig, vaeDecoder, schedulerConfig, options);
   }
 
   /** Width of encoder_hidden_states (sum of the text encoders' hidden sizes). */

@@ -13,6 +13,10 @@ export interface LoadOptions {
   /** Intra-op threads per session (default: onnxruntime's choice). */
   readonly threads?: number;
   readonly onProgress?: ProgressCallback;
+  /** For a single-file checkpoint: a diffusers folder whose configs and tokenizers to use instead of the detected family's. */
+  readonly config?: string;
+  /** Overrides the scheduler's prediction_type (e.g. SD2 768-v vs 512 base checkpoints, which the file cannot tell apart). */
+  readonly predictionType?: 'epsilon' | 'v_prediction';
 }
 
 export interface RunContext {

@@ -32,7 +32,8 @@ class LoadedPipeline implements Pipeline {
 }
 
 /**
- * Loads a diffusers model folder (or a Hugging Face repo id found in the local cache) for generation.
+ * Loads a diffusers model folder (or a Hugging Face repo id found in the local cache), or a single-file
+ * `.safetensors` checkpoint (SD1.x, SD2.x, SDXL base; src/loading/single-file.ts), for generation.
  *
  * ```ts
  * const pipe = await loadPipeline('models/shapes-xl');
@@ -47,6 +48,8 @@ export async function loadPipeline(modelSpec: string, options: LoadOptions = {})
     ...(options.device ? { device: options.device } : {}),
     ...(options.threads ? { threads: options.threads } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.config !== undefined ? { config: options.config } : {}),
+    ...(options.predictionType ? { predictionType: options.predictionType } : {}),
     onWarning: (message) => (warnings.sink ?? ((m: string) => options.onProgress?.({ type: 'warning', message: m })))(message),
   });
   const f = components.folder;
