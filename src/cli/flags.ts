@@ -8,6 +8,7 @@ import { Command, Option } from 'commander';
 import { METHODS, REFERENCE_NEGATIVE_PROMPT, SCHEDULERS } from '../pipeline/options.js';
 import type { Device } from '../engine/providers.js';
 import { packageVersion } from './package-info.js';
+import { addModelFileFlags } from './model-file-flags.js';
 
 /** Device names, kept here so parsing never loads onnxruntime (src/engine/providers.ts has the same list). */
 export const CLI_DEVICES: readonly Device[] = ['cpu', 'cuda', 'webgpu'];
@@ -24,6 +25,8 @@ export type RawGenerateOptions = Record<string, string | boolean | undefined>;
 /** `info`'s option values as commander gives them. */
 export interface RawInfoOptions {
   model?: string;
+  config?: string;
+  predictionType?: string;
   image?: string;
   json: boolean;
 }
@@ -49,10 +52,10 @@ export function buildProgram(writeOut: ((text: string) => void) | undefined, han
     .showSuggestionAfterError(true)
     .allowExcessArguments(false);
 
-  program
+  const generate = program
     .command('generate')
     .description('generate an image at a size above the model\'s native one')
-    .option('--model <folder|repo>', 'model folder or Hugging Face repo id in the local cache (default: the bundled shapes-xl)')
+    .option('--model <folder|repo|file>', 'model folder, Hugging Face repo id in the local cache, or single-file .safetensors checkpoint (default: the bundled shapes-xl)')
     .requiredOption('--prompt <text>', 'what to draw')
     .option('--negative-prompt <text>', `negative prompt (default "${REFERENCE_NEGATIVE_PROMPT}")`)
     .option('--no-negative-prompt', 'no negative prompt at all')
@@ -89,14 +92,16 @@ export function buildProgram(writeOut: ((text: string) => void) | undefined, han
     .option('--state-dir <dir>', 'keep each finished stage here so an interrupted run can --resume')
     .option('--resume', 'continue from the last finished stage in --state-dir', false)
     .action((opts: RawGenerateOptions, cmd: Command) => handlers.generate(opts, cmd));
+  addModelFileFlags(generate);
 
-  program
+  const info = program
     .command('info')
     .description('describe a model: family, native size, components, dtypes, parameters, devices')
-    .option('--model <folder|repo>', 'model folder or Hugging Face repo id (default: the bundled shapes-xl)')
+    .option('--model <folder|repo|file>', 'model folder, Hugging Face repo id or single-file .safetensors checkpoint (default: the bundled shapes-xl)')
     .option('--image <file.png>', 'print the generation parameters stored in a PNG instead')
     .option('--json', 'print JSON', false)
     .action((opts: RawInfoOptions) => handlers.info(opts));
+  addModelFileFlags(info);
 
   return program;
 }

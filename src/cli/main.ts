@@ -14,6 +14,8 @@ import { readSafetensorsHeader, readTensor } from '../weights/safetensors.js';
 import { packageVersion, parseArgs, resolveTargetSize, type GenerateCommand, type InfoCommand } from './args.js';
 import { describeModel, formatModelInfo } from './info.js';
 import { resolveModelSpec } from './model-spec.js';
+import { describeCheckpoint } from '../loading/checkpoint-info.js';
+import { isCheckpointFile } from '../loading/model-path.js';
 import { checkStagesDir, writeOutputs } from './outputs.js';
 import { formatParameters, parseParameters } from './parameters.js';
 import { readPngTextEntry } from './png-text.js';
@@ -92,7 +94,7 @@ export async function runGenerate(cmd: GenerateCommand, io: Required<Pick<MainOp
   const folder = resolveModelSpec(cmd.model, io.env, io.cwd);
   const initLatents = cmd.initLatents === undefined ? undefined : readInitLatents(cmd.initLatents);
 
-  const pipeline = await io.loadPipeline(folder, { device: cmd.device, threads: cmd.threads, onProgress: renderer.onProgress });
+  const pipeline = await io.loadPipeline(folder, { device: cmd.device, threads: cmd.threads, onProgress: renderer.onProgress, ...cmd.modelFiles });
   try {
     if (signal.aborted) throw new AbortedError('interrupted while loading the model');
     const { width, height } = resolveTargetSize(cmd.size, pipeline.model.nativeSize, cmd.force);
@@ -130,7 +132,7 @@ export async function runGenerate(cmd: GenerateCommand, io: Required<Pick<MainOp
     const parameters = formatParameters({
       options: result.report.options,
       model: isRepoId(cmd.model) ? cmd.model : basename(folder),
-      modelSchedulerClass: schedulerClass(folder),
+      modelSchedulerClass: pipeline.model.schedulerClass ?? schedulerClass(folder),
       version: `accdiffusion ${packageVersion()}`,
     });
     const files = await writeOutputs(result, { out: cmd.out, parameters, saveStages: cmd.saveStages, saveLatents: cmd.saveLatents, report: cmd.report, force: cmd.force });
@@ -168,7 +170,7 @@ export async function runInfo(cmd: InfoCommand, io: Required<Pick<MainOptions, '
   }
   const folder = resolveModelSpec(cmd.model, io.env, io.cwd);
   const { availableDevices } = await import('../engine/providers.js');
-  const info = describeModel(folder, await availableDevices());
+  const info = isCheckpointFile(folder) ? describeCheckpoint(folder, cmd.modelFiles, await availableDevices()) : describeModel(folder, await availableDevices());
   writeLine(io.stdout, cmd.json ? JSON.stringify(info, null, 2) : formatModelInfo(info));
 }
 

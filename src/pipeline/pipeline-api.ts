@@ -37,6 +37,8 @@ export interface PipelineModelInfo {
   readonly nativeSize: number;
   readonly nativeLatentSize: number;
   readonly vaeScaleFactor: number;
+  /** The model's scheduler class (e.g. "EulerDiscreteScheduler"), as its config names it. */
+  readonly schedulerClass?: string;
 }
 
 export interface Pipeline {

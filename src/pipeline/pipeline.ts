@@ -53,6 +53,6 @@ export async function loadPipeline(modelSpec: string, options: LoadOptions = {})
     onWarning: (message) => (warnings.sink ?? ((m: string) => options.onProgress?.({ type: 'warning', message: m })))(message),
   });
   const f = components.folder;
-  const model: PipelineModelInfo = { path: f.path, nativeSize: f.nativeSize, nativeLatentSize: f.nativeLatentSize, vaeScaleFactor: f.vaeScaleFactor };
+  const model: PipelineModelInfo = { path: f.path, nativeSize: f.nativeSize, nativeLatentSize: f.nativeLatentSize, vaeScaleFactor: f.vaeScaleFactor, schedulerClass: f.scheduler.className };
   return new LoadedPipeline(components, model, (performance.now() - t0) / 1000, warnings);
 }

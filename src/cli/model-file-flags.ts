@@ -1,0 +1,36 @@
+/**
+ * The model-file flags shared by `generate` and `info` (issue 13): `--config DIR` (configs and tokenizers for a
+ * single-file checkpoint) and `--prediction-type`. Checked here; src/loading/ reads the files.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { fail, oneOf } from './arg-values.js';
+
+export const PREDICTION_TYPES = ['epsilon', 'v_prediction'] as const;
+
+/** The checked values. */
+export interface ModelFileFlags {
+  /** Absolute path of a diffusers folder. */
+  readonly config?: string;
+  readonly predictionType?: (typeof PREDICTION_TYPES)[number];
+}
+
+/** Declares the flags on a subcommand. */
+export function addModelFileFlags(cmd: Command): Command {
+  return cmd
+    .option('--config <folder>', 'for a single-file checkpoint: take configs and tokenizers from this diffusers folder (default: the detected family\'s shipped configs)')
+    .addOption(new Option('--prediction-type <type>', `override the scheduler's prediction type (${PREDICTION_TYPES.join(' or ')}; e.g. SD2 512-base checkpoints)`));
+}
+
+/** Checks the raw values (one OptionsError line on a bad one). */
+export function modelFileFlags(o: Record<string, string | boolean | undefined>, cwd: string): ModelFileFlags {
+  const raw = typeof o.config === 'string' ? o.config : undefined;
+  let config: string | undefined;
+  if (raw !== undefined) {
+    config = resolve(cwd, raw);
+    if (!existsSync(config) || !statSync(config).isDirectory()) fail(`--config: ${config} is not a folder (a diffusers model folder with model_index.json is expected)`);
+  }
+  const predictionType = oneOf('--prediction-type', typeof o.predictionType === 'string' ? o.predictionType : undefined, PREDICTION_TYPES);
+  return { ...(config !== undefined ? { config } : {}), ...(predictionType ? { predictionType } : {}) };
+}
