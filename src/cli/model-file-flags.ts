@@ -1,6 +1,6 @@
 /**
  * The model-file flags shared by `generate` and `info` (issue 13): `--config DIR` (configs and tokenizers for a
- * single-file checkpoint) and `--prediction-type`. Checked here; src/loading/ reads the files.
+ * single-file checkpoint), `--vae` and `--prediction-type`. Checked here; src/loading/ reads the files.
  */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -14,12 +14,15 @@ export interface ModelFileFlags {
   /** Absolute path of a diffusers folder. */
   readonly config?: string;
   readonly predictionType?: (typeof PREDICTION_TYPES)[number];
+  /** Absolute path of a VAE folder or file. */
+  readonly vae?: string;
 }
 
 /** Declares the flags on a subcommand. */
 export function addModelFileFlags(cmd: Command): Command {
   return cmd
     .option('--config <folder>', 'for a single-file checkpoint: take configs and tokenizers from this diffusers folder (default: the detected family\'s shipped configs)')
+    .option('--vae <folder|file>', 'a diffusers VAE folder or a .safetensors VAE replacing the model\'s (e.g. the SDXL fp16-fix VAE)')
     .addOption(new Option('--prediction-type <type>', `override the scheduler's prediction type (${PREDICTION_TYPES.join(' or ')}; e.g. SD2 512-base checkpoints)`));
 }
 
@@ -32,5 +35,8 @@ export function modelFileFlags(o: Record<string, string | boolean | undefined>, 
     if (!existsSync(config) || !statSync(config).isDirectory()) fail(`--config: ${config} is not a folder (a diffusers model folder with model_index.json is expected)`);
   }
   const predictionType = oneOf('--prediction-type', typeof o.predictionType === 'string' ? o.predictionType : undefined, PREDICTION_TYPES);
-  return { ...(config !== undefined ? { config } : {}), ...(predictionType ? { predictionType } : {}) };
+  const vaeRaw = typeof o.vae === 'string' ? o.vae : undefined;
+  const vae = vaeRaw === undefined ? undefined : resolve(cwd, vaeRaw);
+  if (vae !== undefined && !existsSync(vae)) fail(`--vae: ${vae} does not exist`);
+  return { ...(config !== undefined ? { config } : {}), ...(predictionType ? { predictionType } : {}), ...(vae !== undefined ? { vae } : {}) };
 }

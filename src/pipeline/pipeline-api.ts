@@ -15,6 +15,11 @@ export interface LoadOptions {
   readonly onProgress?: ProgressCallback;
   /** For a single-file checkpoint: a diffusers folder whose configs and tokenizers to use instead of the detected family's. */
   readonly config?: string;
+  /**
+   * A diffusers VAE folder or a single-file VAE (.safetensors, diffusers or LDM names) replacing the model's; a folder's
+   * config (scaling_factor, latents_mean/std) is used, a file takes the model's VAE config.
+   */
+  readonly vae?: string;
   /** Overrides the scheduler's prediction_type (e.g. SD2 768-v vs 512 base checkpoints, which the file cannot tell apart). */
   readonly predictionType?: 'epsilon' | 'v_prediction';
 }

@@ -50,6 +50,7 @@ export async function loadPipeline(modelSpec: string, options: LoadOptions = {})
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.config !== undefined ? { config: options.config } : {}),
     ...(options.predictionType ? { predictionType: options.predictionType } : {}),
+    ...(options.vae !== undefined ? { vae: options.vae } : {}),
     onWarning: (message) => (warnings.sink ?? ((m: string) => options.onProgress?.({ type: 'warning', message: m })))(message),
   });
   const f = components.folder;
