@@ -7,7 +7,7 @@
 import type { Device } from '../engine/providers.js';
 import { ModelSession } from '../engine/session.js';
 import type { AutoencoderKL } from '../models/autoencoder-kl.js';
-import { buildCLIPTextGraph } from '../models/clip-text-model.js';
+import { buildCLIPTextGraph, type CLIPTextModel } from '../models/clip-text-model.js';
 import type { LoadedUNet } from '../models/unet-2d-condition.js';
 import type { AutoencoderKLConfig } from '../models/vae-config.js';
 import { CachedPromptEncoder, type TextEncoderPart } from '../pipeline/prompt-encoding.js';
@@ -33,6 +33,8 @@ export interface CheckpointLoadOptions extends OpenCheckpointOptions {
   readonly device?: Device;
   readonly threads?: number;
   readonly onWarning?: (message: string) => void;
+  /** Called with each text encoder's module tree before its graph is built (LoRA terms). */
+  readonly prepareTextEncoder?: (component: string, model: CLIPTextModel) => void;
 }
 
 /** The ModelFolder description of a bound checkpoint: `dir` and `configFile` name the file and the config source. */
@@ -71,6 +73,7 @@ export async function loadCheckpointParts(file: string, options: CheckpointLoadO
   let firstTokenizer: CLIPTokenizer | undefined;
   try {
     for (const te of b.textEncoders) {
+      options.prepareTextEncoder?.(te.spec.role.component, te.model);
       const tokenizer = te.spec.tokenizer();
       firstTokenizer ??= tokenizer;
       const config = te.model.config;

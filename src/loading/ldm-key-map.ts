@@ -33,6 +33,11 @@ export interface UNetLayout {
   readonly upBlockHasAttentions: readonly boolean[];
 }
 
+/** The layout of a parsed UNet config (layers_per_block must be the same on every level, as in SD/SDXL). */
+export function unetLayoutOf(config: { readonly layers_per_block: readonly number[]; readonly up_block_types: readonly string[] }): UNetLayout {
+  return { layersPerBlock: config.layers_per_block[0]!, upBlockHasAttentions: config.up_block_types.map((t) => t === 'CrossAttnUpBlock2D') };
+}
+
 const UNET_RESNET: Record<string, string> = {
   norm1: 'in_layers.0', conv1: 'in_layers.2', time_emb_proj: 'emb_layers.1',
   norm2: 'out_layers.0', conv2: 'out_layers.3', conv_shortcut: 'skip_connection',

@@ -16,7 +16,7 @@ import type { ComponentWeights } from '../weights/component-weights.js';
 import type { SafetensorsHeader } from '../weights/safetensors.js';
 import { candidateArchitectures, folderArchitecture, type Architecture, type ArchitectureTextEncoder, type CheckpointLayout } from './architectures.js';
 import { mappedComponentWeights, openCheckpointFile, type CheckpointFile, type MappedKey } from './checkpoint-weights.js';
-import { CHECKPOINT_PREFIX, ldmUNetKey, ldmVaeKey, openClipKey } from './ldm-key-map.js';
+import { CHECKPOINT_PREFIX, ldmUNetKey, ldmVaeKey, openClipKey, unetLayoutOf } from './ldm-key-map.js';
 
 function hasPrefix(header: SafetensorsHeader, prefix: string): boolean {
   for (const k of header.tensors.keys()) if (k.startsWith(prefix)) return true;
@@ -84,7 +84,7 @@ export function bindCheckpoint(ckpt: CheckpointFile, layout: CheckpointLayout, a
   const lpb = unetConfig.layers_per_block;
   if (!lpb.every((n) => n === lpb[0])) throw new ConfigError(`${where} (unet): layers_per_block differs between levels, which the LDM block numbering cannot express`);
   const unet = new UNet2DConditionModel(unetConfig);
-  const layout0 = { layersPerBlock: lpb[0]!, upBlockHasAttentions: unetConfig.up_block_types.map((t) => t === 'CrossAttnUpBlock2D') };
+  const layout0 = unetLayoutOf(unetConfig);
   const unetWeights = mappedComponentWeights(ckpt, 'unet', CHECKPOINT_PREFIX.unet, keysOf(unet), (k) => {
     const key = ldmUNetKey(k, layout0);
     return key === undefined ? undefined : { key, transform: { kind: 'copy' } };

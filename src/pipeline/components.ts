@@ -22,6 +22,9 @@ import { OptionsError } from '../errors.js';
 import { loadCheckpointParts } from '../loading/checkpoint-components.js';
 import { isCheckpointFile } from '../loading/model-path.js';
 import { openModelVae, openVaeOverride } from '../loading/vae-override.js';
+import { LoraSet, type AppliedLora, type LoraSpec } from '../loading/lora.js';
+import { unetLayoutOf } from '../loading/ldm-key-map.js';
+import type { Module } from '../graph/module.js';
 
 export interface ComponentOptions {
   readonly device?: Device;
@@ -31,6 +34,8 @@ export interface ComponentOptions {
   readonly onWarning?: (message: string) => void;
   /** For a single-file checkpoint: a diffusers folder whose configs and tokenizers to use (`--config`). */
   readonly config?: string;
+  /** LoRAs added to the UNet and text encoders (`--lora FILE[:SCALE]`). */
+  readonly loras?: readonly LoraSpec[];
   /** A diffusers VAE folder or a single-file VAE replacing the model's (`--vae`); its config is honoured. */
   readonly vae?: string;
   /** Overrides the scheduler's prediction_type (`--prediction-type`). */
@@ -40,6 +45,8 @@ export interface ComponentOptions {
 /** Everything a generation needs from the model folder. */
 export class Components {
   private plainUnet: UNetRunner | undefined;
+  /** The LoRAs applied (file name, A1111 short hash, scale), in --lora order. */
+  loras: readonly AppliedLora[] = [];
 
   private constructor(
     readonly folder: ModelFolder,
@@ -60,14 +67,20 @@ export class Components {
     if (isCheckpointFile(modelSpec)) return Components.loadCheckpoint(modelSpec, options, session);
     if (options.config !== undefined) throw new OptionsError(`--config applies to single-file checkpoints; ${modelSpec} is a model folder, which has its own configs`);
     const folder = openModelFolder(resolveModel(modelSpec));
+    const loras = new LoraSet(options.loras ?? []);
 
     emit({ type: 'load', component: 'text_encoder', done: false });
-    const promptEncoder = await createPromptEncoder(folder.path, { ...session, ...(options.onWarning ? { onWarning: options.onWarning } : {}) });
+    const promptEncoder = await createPromptEncoder(folder.path, {
+      ...session,
+      ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+      ...(loras.size ? { prepareTextEncoder: (c: string, m: Module) => loras.apply(c, m) } : {}),
+    });
     const tokenizer = CLIPTokenizer.fromFolder(folder.tokenizers[0]!.dir);
     emit({ type: 'load', component: 'text_encoder', done: true });
 
     emit({ type: 'load', component: 'unet', done: false });
     const unet = loadUNet(folder.unet.dir);
+    const applied = await Components.finishLoras(loras, unet, promptEncoder, options);
     emit({ type: 'load', component: 'unet', done: true });
 
     emit({ type: 'load', component: 'vae', done: false });
@@ -79,25 +92,44 @@ export class Components {
 
     const schedulerJson = options.predictionType ? { ...folder.scheduler.config, prediction_type: options.predictionType } : folder.scheduler.config;
     const schedulerConfig = parseSchedulerConfig(schedulerJson, folder.scheduler.configFile);
-    return new Components(folder, promptEncoder, tokenizer, unet, vaeConfig, vaeDecoder, schedulerConfig, options);
+    const c = new Components(folder, promptEncoder, tokenizer, unet, vaeConfig, vaeDecoder, schedulerConfig, options);
+    c.loras = applied;
+    return c;
+  }
+
+  /** Applies the LoRAs to the UNet, then checks every LoRA matched something (releasing the encoders if not). */
+  private static async finishLoras(loras: LoraSet, unet: LoadedUNet, promptEncoder: CachedPromptEncoder, options: ComponentOptions): Promise<readonly AppliedLora[]> {
+    if (!loras.size) return [];
+    try {
+      loras.apply('unet', unet.model, unetLayoutOf(unet.model.config));
+      return loras.finish(options.onWarning);
+    } catch (e) {
+      await promptEncoder.release();
+      throw e;
+    }
   }
 
   /** A single-file checkpoint (src/loading/): weights read from the file where they are, configs per its family. */
   private static async loadCheckpoint(file: string, options: ComponentOptions, session: { device?: Device; threads?: number }): Promise<Components> {
     const emit = options.onProgress ?? (() => {});
     for (const component of ['text_encoder', 'unet', 'vae'] as const) emit({ type: 'load', component, done: false });
+    const loras = new LoraSet(options.loras ?? []);
     const p = await loadCheckpointParts(file, {
+      ...(loras.size ? { prepareTextEncoder: (c: string, m: Module) => loras.apply(c, m) } : {}),
       ...session,
       ...(options.config !== undefined ? { config: options.config } : {}),
       ...(options.predictionType ? { predictionType: options.predictionType } : {}),
       ...(options.onWarning ? { onWarning: options.onWarning } : {}),
     });
+    const applied = await Components.finishLoras(loras, p.unet, p.promptEncoder, options);
     for (const component of ['text_encoder', 'unet'] as const) emit({ type: 'load', component, done: true });
     const v = options.vae !== undefined ? openVaeOverride(options.vae, p.folder.vae.config, p.folder.vae.configFile) : { config: p.vaeConfig, vae: p.vae, weights: p.vaeWeights };
     const vaeDecoder = await ModelSession.create(buildVaeDecodeGraph(v.vae).toModelProto(), { weightsDir: v.weights.weightsDir, memoryPattern: false, ...session });
     emit({ type: 'load', component: 'vae', done: true });
     const schedulerConfig = parseSchedulerConfig(p.folder.scheduler.config, p.folder.scheduler.configFile);
-    return new Components(p.folder, p.promptEncoder, p.tokenizer, p.unet, v.config, vaeDecoder, schedulerConfig, options);
+    const c = new Components(p.folder, p.promptEncoder, p.tokenizer, p.unet, v.config, vaeDecoder, schedulerConfig, options);
+    c.loras = applied;
+    return c;
   }
 
   /** Width of encoder_hidden_states (sum of the text encoders' hidden sizes). */

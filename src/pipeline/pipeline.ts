@@ -51,9 +51,11 @@ export async function loadPipeline(modelSpec: string, options: LoadOptions = {})
     ...(options.config !== undefined ? { config: options.config } : {}),
     ...(options.predictionType ? { predictionType: options.predictionType } : {}),
     ...(options.vae !== undefined ? { vae: options.vae } : {}),
+    ...(options.loras?.length ? { loras: options.loras } : {}),
     onWarning: (message) => (warnings.sink ?? ((m: string) => options.onProgress?.({ type: 'warning', message: m })))(message),
   });
   const f = components.folder;
-  const model: PipelineModelInfo = { path: f.path, nativeSize: f.nativeSize, nativeLatentSize: f.nativeLatentSize, vaeScaleFactor: f.vaeScaleFactor, schedulerClass: f.scheduler.className };
+  const model: PipelineModelInfo = { path: f.path, nativeSize: f.nativeSize, nativeLatentSize: f.nativeLatentSize, vaeScaleFactor: f.vaeScaleFactor, schedulerClass: f.scheduler.className,
+    ...(components.loras.length ? { loras: components.loras.map((l) => ({ name: l.name, hash: l.hash, scale: l.scale })) } : {}) };
   return new LoadedPipeline(components, model, (performance.now() - t0) / 1000, warnings);
 }
