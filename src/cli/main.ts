@@ -133,6 +133,7 @@ export async function runGenerate(cmd: GenerateCommand, io: Required<Pick<MainOp
       options: result.report.options,
       model: isRepoId(cmd.model) ? cmd.model : basename(folder),
       modelSchedulerClass: pipeline.model.schedulerClass ?? schedulerClass(folder),
+      ...(pipeline.model.loras ? { loras: pipeline.model.loras } : {}),
       version: `accdiffusion ${packageVersion()}`,
     });
     const files = await writeOutputs(result, { out: cmd.out, parameters, saveStages: cmd.saveStages, saveLatents: cmd.saveLatents, report: cmd.report, force: cmd.force });
