@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { Device } from '../engine/providers.js';
 import { ModelSession } from '../engine/session.js';
-import { buildVaeDecodeGraph } from '../models/autoencoder-kl.js';
+import { buildVaeDecodeGraph, type AutoencoderKL } from '../models/autoencoder-kl.js';
 import type { AutoencoderKLConfig } from '../models/vae-config.js';
 import {
   buildUNetGraph, crossAttentionLayers, loadUNet, type CrossAttentionLayer, type LoadedUNet, type UNet2DConditionModel, type UNetGraphOptions,
@@ -47,6 +47,11 @@ export class Components {
   private plainUnet: UNetRunner | undefined;
   /** The LoRAs applied (file name, A1111 short hash, scale), in --lora order. */
   loras: readonly AppliedLora[] = [];
+  /**
+   * The VAE in use (the model's, or `--vae`'s) with its weights folder, for graphs beyond the decoder (e.g. an
+   * encoder for img2img): with single files and `--vae` the weights are not in `componentDir('vae')`.
+   */
+  vae!: { readonly model: AutoencoderKL; readonly weightsDir: string };
 
   private constructor(
     readonly folder: ModelFolder,
@@ -94,6 +99,7 @@ export class Components {
     const schedulerConfig = parseSchedulerConfig(schedulerJson, folder.scheduler.configFile);
     const c = new Components(folder, promptEncoder, tokenizer, unet, vaeConfig, vaeDecoder, schedulerConfig, options);
     c.loras = applied;
+    c.vae = { model: vae, weightsDir: vaeWeights.weightsDir };
     return c;
   }
 
@@ -129,6 +135,7 @@ export class Components {
     const schedulerConfig = parseSchedulerConfig(p.folder.scheduler.config, p.folder.scheduler.configFile);
     const c = new Components(p.folder, p.promptEncoder, p.tokenizer, p.unet, v.config, vaeDecoder, schedulerConfig, options);
     c.loras = applied;
+    c.vae = { model: v.vae, weightsDir: v.weights.weightsDir };
     return c;
   }
 

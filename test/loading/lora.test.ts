@@ -97,6 +97,20 @@ for (const m of MODELS) {
   }
 }
 
+test('tiny-sdxl.safetensors (single file, --config tiny-sdxl) + kohya LoRA at 1.0: oracle/lora/tiny-sdxl.scale1.0 within 1e-3', async () => {
+  const rel = 'lora/tiny-sdxl.scale1.0';
+  const call = oracleJson<{ call: { prompt: string; num_inference_steps: number; guidance_scale: number; height: number; width: number } }>(rel).call;
+  const init = oracleF32(rel, 'latents_in');
+  const pipe = await loadPipeline(join(modelsDir, 'single-file', 'tiny-sdxl.safetensors'), { threads: 1, config: tinySdxl, loras: [{ file: loraFile('tiny-sdxl.kohya'), scale: 1 }] });
+  try {
+    const r = await pipe.generate({ prompt: call.prompt, negativePrompt: null, width: call.width, height: call.height, steps: call.num_inference_steps, guidance: call.guidance_scale, scheduler: 'euler', method: 'direct', initLatents: tensor(init.shape, init.data) });
+    const d = maxAbsDiff(r.stages[0]!.latents, oracleF32(rel, 'output.latent').data);
+    assert.ok(d <= 1e-3, `final latents: ${d}`);
+  } finally {
+    await pipe.dispose();
+  }
+});
+
 test('a LoRA for another model is refused in one line; unmatched entries give one warning', async () => {
   await assert.rejects(loadPipeline(tinySd, { loras: [{ file: loraFile('tiny-sdxl.diffusers'), scale: 1 }] }), (e: Error) => /do not fit|matches a module/.test(e.message) && !e.message.includes('\n'));
   const unet = loadUNet(join(tinySd, 'unet'));
