@@ -1,7 +1,7 @@
 /**
  * Architectures a single-file checkpoint can be read as: the standard SD1.x / SD2.x / SDXL-base configs the
  * package ships as data (data/architectures/*.json, from diffusers v0.27.2's single-file conversion of the
- * original yaml files, fixtures README §9.4), the bundled model's folder, or a diffusers folder named by
+ * original yaml files, MODEL-FILES-README §9.4), the bundled model's folder, or a diffusers folder named by
  * `--config`. Each gives the configs and tokenizers; the weights always come from the checkpoint.
  */
 import { join } from 'node:path';
@@ -107,11 +107,12 @@ export function folderArchitecture(dir: string, name: string, predictionType?: s
 }
 
 /**
- * The architectures tried for a layout with no `--config`, in order: the standard family, then the bundled
+ * The architectures tried (built on demand) for a layout with no `--config`, in order: the standard family, then the bundled
  * model when it has that layout (so a one-file copy of it loads without a config).
  */
-export function candidateArchitectures(layout: CheckpointLayout, predictionType?: string): Architecture[] {
-  const list = [standardArchitecture(layout, predictionType)];
-  if (layout === 'sdxl') list.push(folderArchitecture(defaultModelPath(), 'the bundled model (models/shapes-xl)', predictionType));
+export function candidateArchitectures(layout: CheckpointLayout, predictionType?: string): Array<() => Architecture> {
+  const list = [() => standardArchitecture(layout, predictionType)];
+  // Opened only when the standard shapes do not fit (a package without its models/ folder still reads real SDXL files).
+  if (layout === 'sdxl') list.push(() => folderArchitecture(defaultModelPath(), 'the bundled model (models/shapes-xl)', predictionType));
   return list;
 }

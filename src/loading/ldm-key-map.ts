@@ -3,7 +3,7 @@
  * state-dict keys, as diffusers v0.27.2 `loaders/single_file_utils.py` converts them (`convert_ldm_unet_checkpoint`,
  * `convert_ldm_vae_checkpoint`, `create_text_encoder_from_ldm_clip_checkpoint`,
  * `create_text_encoder_from_open_clip_checkpoint`), generalised to any number of levels and blocks
- * (fixtures README §9.2). Each function maps one diffusers key to the checkpoint key holding its data and how
+ * (test/fixtures/MODEL-FILES-README.md §9.2). Each function maps one diffusers key to the checkpoint key holding its data and how
  * the data must be read (`transform`), so every map is generated from the model's own parameter list.
  */
 

@@ -2,7 +2,7 @@
  * LoRA files (`--lora FILE[:SCALE]`, repeatable): kohya/A1111 names (`lora_unet_…`, `lora_te_…`, `lora_te1_/lora_te2_`,
  * SGM block names for SDXL UNets, `.alpha`) and diffusers names (`unet.<module>.lora.down/up.weight`,
  * `text_encoder(_2).<module>.lora_linear_layer.down/up.weight`, PEFT `lora_A/lora_B`; no alpha means alpha = rank).
- * For each targeted Linear, W' = W + scale·(alpha/rank)·up·down (fixtures README §10.2; several LoRAs are summed).
+ * For each targeted Linear, W' = W + scale·(alpha/rank)·up·down (test/fixtures/MODEL-FILES-README.md §10.2; several LoRAs are summed).
  *
  * Applied in the graph, not merged: each Linear gets y += (x·downᵀ)·(c·up)ᵀ (nn.ts Linear.lowRank), several LoRAs
  * concatenated along the rank. Merging would need a float copy of every targeted weight (SDXL: the attention

@@ -126,9 +126,9 @@ export function openCheckpoint(file: string, options: OpenCheckpointOptions = {}
   if (options.config) return bindCheckpoint(ckpt, layout, folderArchitecture(options.config, `the configs of ${options.config}`, options.predictionType));
   const candidates = candidateArchitectures(layout, options.predictionType);
   let first: Error | undefined;
-  for (const arch of candidates) {
+  for (const candidate of candidates) {
     try {
-      return bindCheckpoint(ckpt, layout, arch);
+      return bindCheckpoint(ckpt, layout, candidate());
     } catch (e) {
       if (!(e instanceof WeightsError)) throw e;
       first ??= e;

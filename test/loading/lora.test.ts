@@ -1,5 +1,5 @@
 /**
- * LoRA (src/loading/lora.ts) against oracle/lora (fixtures README §10): diffusers 0.27.2 + PEFT with the LoRA fused at
+ * LoRA (src/loading/lora.ts) against oracle/lora (test/fixtures/MODEL-FILES-README.md §10): diffusers 0.27.2 + PEFT with the LoRA fused at
  * scale 1.0 and 0.5, for tiny-sd (DDIM) and tiny-sdxl (Euler), kohya and diffusers formats: prompt embeddings within
  * 1e-4 and step/final latents within 1e-3. The low-rank term of two layers, added to the base weight, must equal the
  * fused weights of `<model>.merged_weights` within 1e-6 (names and scaling mapped right). Error paths: a LoRA for

@@ -1,6 +1,6 @@
 /**
  * Family detection and the shipped standard configs on the real SD1.x / SD2.x / SDXL key sets
- * (oracle/single-file/standard_architectures.json, fixtures README §9.4), as header-only sparse files of the
+ * (oracle/single-file/standard_architectures.json, MODEL-FILES-README §9.4), as header-only sparse files of the
  * real size: key counts per prefix, parameter counts and the marker shapes must be the ones recorded from
  * diffusers' conversion, and the files, with the extra keys real checkpoints carry, must bind without --config.
  */

@@ -1,6 +1,6 @@
 /**
  * The single-file key maps (src/loading/ldm-key-map.ts, single-file.ts) against oracle/single-file/*.keymap.json
- * (fixtures README §9.2): every key of the tiny checkpoints maps to exactly the diffusers tensor(s) and transform
+ * (test/fixtures/MODEL-FILES-README.md §9.2): every key of the tiny checkpoints maps to exactly the diffusers tensor(s) and transform
  * diffusers' loader produced, and every diffusers parameter is bound to a tensor of the file.
  */
 import test from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * Single-file checkpoints through the library against the folder they were made from (fixtures README §9.3):
+ * Single-file checkpoints through the library against the folder they were made from (test/fixtures/MODEL-FILES-README.md §9.3):
  * tiny-sdxl.safetensors with the tiny-sdxl configs gives latents bit-identical to the folder (and so to
  * oracle/tiny-sdxl/pipeline_euler); tiny-sd.fp16.safetensors with the tiny-sd configs matches
  * oracle/single-file/tiny-sd.fp16.pipeline_ddim (diffusers run on the fp16 weights upcast) within 1e-3.
@@ -53,7 +53,7 @@ test('tiny-sd.fp16.safetensors with --config tiny-sd: oracle/single-file/tiny-sd
   });
   const d = maxAbsDiff(r.final, oracleF32(rel, 'output.latent').data);
   assert.ok(d <= 1e-3, `final latents: ${d}`);
-  // The fp32 folder's run differs by ~0.024 (fixtures README §9.3): the fp16 weights really were used.
+  // The fp32 folder's run differs by ~0.024 (test/fixtures/MODEL-FILES-README.md §9.3): the fp16 weights really were used.
   const fp32 = maxAbsDiff(r.final, oracleF32('tiny-sd/pipeline_ddim', 'output.latent').data);
   assert.ok(fp32 > 1e-3, `fp16 run equals the fp32 one (${fp32})`);
 });

@@ -1,6 +1,6 @@
 /**
  * The CLIP vocabulary derived from the shipped merge list (src/tokenizers/clip-vocabulary.ts) against
- * oracle/clip-vocab/tokens.json (fixtures README §11): the derivation's sha256s and the ids of 31 prompts
+ * oracle/clip-vocab/tokens.json (test/fixtures/MODEL-FILES-README.md §11): the derivation's sha256s and the ids of 31 prompts
  * tokenized by transformers' slow CLIPTokenizer, with both padding conventions.
  */
 import test from 'node:test';
