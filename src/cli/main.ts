@@ -131,7 +131,7 @@ export async function runGenerate(cmd: GenerateCommand, io: Required<Pick<MainOp
 
     const parameters = formatParameters({
       options: result.report.options,
-      model: isRepoId(cmd.model) ? cmd.model : basename(folder),
+      model: isRepoId(cmd.model) ? cmd.model : basename(folder, '.safetensors'),
       modelSchedulerClass: pipeline.model.schedulerClass ?? schedulerClass(folder),
       ...(pipeline.model.loras ? { loras: pipeline.model.loras } : {}),
       version: `accdiffusion ${packageVersion()}`,
