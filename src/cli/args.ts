@@ -12,6 +12,7 @@ import type { Device } from '../engine/providers.js';
 import { anyNumber, fail, inputFile, nonNegative, oneOf, outputDir, outputFile, parseNumber, positiveInt } from './arg-values.js';
 import { buildProgram, CLI_DEVICES, DEFAULT_SCALE, DEFAULT_SEED, type RawGenerateOptions, type RawInfoOptions } from './flags.js';
 import { defaultModelPath } from './package-info.js';
+import { modelFileFlags, type ModelFileFlags } from './model-file-flags.js';
 import type { TargetSize } from './target-size.js';
 
 export { CLI_DEVICES, DEFAULT_SCALE, DEFAULT_SEED } from './flags.js';
@@ -26,8 +27,10 @@ type PassedThrough =
 
 export interface GenerateCommand extends Pick<GenerateOptions, PassedThrough> {
   readonly command: 'generate';
-  /** Model folder or Hugging Face repo id, as given (default: the bundled model folder). */
+  /** Model folder, Hugging Face repo id or single-file .safetensors checkpoint, as given (default: the bundled model folder). */
   readonly model: string;
+  /** Model-file settings (--config, --prediction-type): see LoadOptions. */
+  readonly modelFiles: ModelFileFlags;
   /** undefined: the reference negative prompt; null: none (--no-negative-prompt). */
   readonly negativePrompt: string | null | undefined;
   readonly size: TargetSize;
@@ -64,6 +67,7 @@ export interface UpscaleCommand extends Omit<GenerateCommand, 'command'> {
 export interface InfoCommand {
   readonly command: 'info';
   readonly model: string;
+  readonly modelFiles: ModelFileFlags;
   /** A PNG whose parameters text to print instead of describing the model. */
   readonly image?: string;
   readonly json: boolean;
@@ -145,6 +149,7 @@ function toGenerate(o: RawGenerateOptions, cmd: Command, cwd: string, upscale = 
   return {
     command: 'generate',
     model: str('model') ?? defaultModelPath(),
+    modelFiles: modelFileFlags(o, cwd),
     prompt,
     negativePrompt,
     size,
@@ -199,7 +204,7 @@ function toUpscale(o: RawGenerateOptions, cmd: Command, cwd: string): UpscaleCom
 
 function toInfo(opts: RawInfoOptions, cwd: string): InfoCommand {
   const image = opts.image === undefined ? undefined : inputFile('--image', opts.image, cwd);
-  return { command: 'info', model: opts.model ?? defaultModelPath(), image, json: opts.json };
+  return { command: 'info', model: opts.model ?? defaultModelPath(), modelFiles: modelFileFlags(opts as unknown as RawGenerateOptions, cwd), image, json: opts.json };
 }
 
 const MISSING_COMMAND = 'missing command: use "accdiffusion generate --prompt ..." or "accdiffusion info" (see --help)';

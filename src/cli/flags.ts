@@ -8,6 +8,7 @@ import { Command, Option } from 'commander';
 import { METHODS, REFERENCE_NEGATIVE_PROMPT, SCHEDULERS } from '../pipeline/options.js';
 import type { Device } from '../engine/providers.js';
 import { packageVersion } from './package-info.js';
+import { addModelFileFlags } from './model-file-flags.js';
 
 /** Device names, kept here so parsing never loads onnxruntime (src/engine/providers.ts has the same list). */
 export const CLI_DEVICES: readonly Device[] = ['cpu', 'cuda', 'webgpu'];
@@ -27,6 +28,8 @@ export type RawGenerateOptions = Record<string, string | boolean | undefined>;
 /** `info`'s option values as commander gives them. */
 export interface RawInfoOptions {
   model?: string;
+  config?: string;
+  predictionType?: string;
   image?: string;
   json: boolean;
 }
@@ -56,30 +59,33 @@ export function buildProgram(writeOut: ((text: string) => void) | undefined, han
   const generate = program
     .command('generate')
     .description('generate an image at a size above the model\'s native one')
-    .option('--model <folder|repo>', 'model folder or Hugging Face repo id in the local cache (default: the bundled shapes-xl)')
+    .option('--model <folder|repo|file>', 'model folder, Hugging Face repo id in the local cache, or single-file .safetensors checkpoint (default: the bundled shapes-xl)')
     .requiredOption('--prompt <text>', 'what to draw');
   addGenerationFlags(generate, `target = native size × n (default ${DEFAULT_SCALE} when no --width/--height)`)
     .action((opts: RawGenerateOptions, cmd: Command) => handlers.generate(opts, cmd));
+  addModelFileFlags(generate);
 
   // upscale: generate's flags, with the user's image as the first pass's start (issue 14)
   const upscale = program
     .command('upscale')
     .description('upscale your own image: img2img into the chosen method')
     .requiredOption('--image <file>', 'input image (PNG, JPEG, WebP; alpha flattened onto white)')
-    .option('--model <folder|repo>', 'model folder or Hugging Face repo id in the local cache (default: the bundled shapes-xl)')
+    .option('--model <folder|repo|file>', 'model folder, Hugging Face repo id in the local cache, or single-file .safetensors checkpoint (default: the bundled shapes-xl)')
     .option('--prompt <text>', 'what the image shows (required for accdiffusion)')
     .option('--input-residual', 'stages no larger than the input take its own encoding as the skip-residual source (docs/upscale.md)', false)
     .option('--strength <x>', `how much of the first pass's schedule re-noises the input, in [0, 1] (default ${DEFAULT_STRENGTH})`);
   addGenerationFlags(upscale, `target = input size × n (default ${DEFAULT_SCALE} when no --width/--height)`)
     .action((opts: RawGenerateOptions, cmd: Command) => handlers.upscale(opts, cmd));
+  addModelFileFlags(upscale);
 
-  program
+  const info = program
     .command('info')
     .description('describe a model: family, native size, components, dtypes, parameters, devices')
-    .option('--model <folder|repo>', 'model folder or Hugging Face repo id (default: the bundled shapes-xl)')
+    .option('--model <folder|repo|file>', 'model folder, Hugging Face repo id or single-file .safetensors checkpoint (default: the bundled shapes-xl)')
     .option('--image <file.png>', 'print the generation parameters stored in a PNG instead')
     .option('--json', 'print JSON', false)
     .action((opts: RawInfoOptions) => handlers.info(opts));
+  addModelFileFlags(info);
 
   return program;
 }

@@ -14,6 +14,8 @@ import { readSafetensorsHeader, readTensor } from '../weights/safetensors.js';
 import { packageVersion, parseArgs, resolveTargetSize, type GenerateCommand, type InfoCommand, type UpscaleCommand } from './args.js';
 import { describeModel, formatModelInfo } from './info.js';
 import { resolveModelSpec } from './model-spec.js';
+import { describeCheckpoint } from '../loading/checkpoint-info.js';
+import { isCheckpointFile } from '../loading/model-path.js';
 import { checkStagesDir, writeOutputs } from './outputs.js';
 import { formatParameters, parseParameters } from './parameters.js';
 import { readPngTextEntry } from './png-text.js';
@@ -96,7 +98,7 @@ export async function runGenerate(cmd: GenerateCommand | UpscaleCommand, io: Req
   // upscale: the input is read (and its size known) before the model loads
   const input = cmd.command === 'upscale' ? await readInputImage(cmd.image) : undefined;
 
-  const pipeline = await io.loadPipeline(folder, { device: cmd.device, threads: cmd.threads, onProgress: renderer.onProgress });
+  const pipeline = await io.loadPipeline(folder, { device: cmd.device, threads: cmd.threads, onProgress: renderer.onProgress, ...cmd.modelFiles });
   try {
     if (signal.aborted) throw new AbortedError('interrupted while loading the model');
     const upSize = input ? upscaleSize(cmd.size, input.image, pipeline.model.nativeSize, cmd.force) : undefined;
@@ -138,8 +140,9 @@ export async function runGenerate(cmd: GenerateCommand | UpscaleCommand, io: Req
 
     const text = formatParameters({
       options: result.report.options,
-      model: isRepoId(cmd.model) ? cmd.model : basename(folder),
-      modelSchedulerClass: schedulerClass(folder),
+      model: isRepoId(cmd.model) ? cmd.model : basename(folder, '.safetensors'),
+      modelSchedulerClass: pipeline.model.schedulerClass ?? schedulerClass(folder),
+      ...(pipeline.model.loras ? { loras: pipeline.model.loras } : {}),
       version: `accdiffusion ${packageVersion()}`,
     });
     const parameters = input ? withInputParameters(text, input, result.report.options.strength) : text;
@@ -178,7 +181,7 @@ export async function runInfo(cmd: InfoCommand, io: Required<Pick<MainOptions, '
   }
   const folder = resolveModelSpec(cmd.model, io.env, io.cwd);
   const { availableDevices } = await import('../engine/providers.js');
-  const info = describeModel(folder, await availableDevices());
+  const info = isCheckpointFile(folder) ? describeCheckpoint(folder, cmd.modelFiles, await availableDevices()) : describeModel(folder, await availableDevices());
   writeLine(io.stdout, cmd.json ? JSON.stringify(info, null, 2) : formatModelInfo(info));
 }
 

@@ -23,6 +23,8 @@ export function resolveModelSpec(spec: string, env: NodeJS.ProcessEnv = process.
   const folder = resolve(cwd, spec);
   const looked: string[] = [folder];
   if (isDir(folder)) return requireModelIndex(folder);
+  // A single-file checkpoint: src/loading/ checks what it holds.
+  if (existsSync(folder) && statSync(folder).isFile()) return folder;
 
   const m = /^([\w.-]+)\/([\w.-]+)$/.exec(spec);
   if (m && !spec.startsWith('.')) {

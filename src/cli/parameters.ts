@@ -32,6 +32,8 @@ export interface ParametersInput {
   readonly modelSchedulerClass?: string;
   /** Tool version, e.g. "accdiffusion 0.1.0". */
   readonly version?: string;
+  /** LoRAs applied: written as A1111 does, `<lora:name:scale>` after the prompt and a "Lora hashes" entry. */
+  readonly loras?: ReadonlyArray<{ readonly name: string; readonly hash: string; readonly scale: number }>;
 }
 
 /** The parameters text for a generation. */
@@ -44,6 +46,7 @@ export function formatParameters(p: ParametersInput): string {
     ['Seed', o.seed],
     ['Size', `${o.width}x${o.height}`],
     ['Model', p.model],
+    ...(p.loras?.length ? [['Lora hashes', p.loras.map((l) => `${l.name}: ${l.hash}`).join(', ')] as [string, string]] : []),
     ['Method', o.method],
     ['Multi CFG scale', o.multiGuidance],
     ['Guidance rescale', o.guidanceRescale],
@@ -61,7 +64,7 @@ export function formatParameters(p: ParametersInput): string {
   // A1111 writes "Emphasis" only when it is not its default ("Original"); "None" reads brackets literally.
   if (o.promptWeighting === false) pairs.push(['Emphasis', 'None']);
   if (p.version) pairs.push(['Version', p.version]);
-  const lines = [o.prompt];
+  const lines = [o.prompt + (p.loras ?? []).map((l) => ` <lora:${l.name}:${l.scale}>`).join('')];
   if (o.negativePrompt !== null && o.negativePrompt !== '') lines.push(`Negative prompt: ${o.negativePrompt}`);
   lines.push(pairs.map(([k, v]) => `${k}: ${quote(String(v))}`).join(', '));
   return lines.join('\n');

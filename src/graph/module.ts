@@ -16,6 +16,8 @@ export interface WeightRef {
   readonly where: ExternalLocation;
   /** The file the tensor is in (for messages). */
   readonly file: string;
+  /** The bytes hold the transpose of this 2-D `shape` (OpenCLIP's text_projection); value() transposes it back. */
+  readonly transposed?: boolean;
 }
 
 /** Anything that can look weights up by state-dict key. */
@@ -54,8 +56,10 @@ export class Parameter {
     const ref = this.ref;
     if (!ref) throw new Error('Parameter.value: parameter is not bound to a weight (call bindWeights first)');
     const half = ref.dtype !== 'float32';
-    const raw = g.external(ref.key, ref.dtype as DType, ref.shape, ref.where, half);
-    const v = half ? g.op('Cast', [raw], { to: 1 }) : raw;
+    const stored = ref.transposed ? [...ref.shape].reverse() : ref.shape;
+    const raw = g.external(ref.key, ref.dtype as DType, stored, ref.where, half);
+    const cast = half ? g.op('Cast', [raw], { to: 1 }) : raw;
+    const v = ref.transposed ? g.op('Transpose', [cast], { perm: [1, 0] }) : cast;
     this.values.set(g, v);
     return v;
   }

@@ -11,10 +11,20 @@ import { add, ints, matmul, mul, reshape, transpose } from './ops.js';
 export class Linear extends Module {
   readonly weight: Parameter;
   readonly bias?: Parameter;
+  /**
+   * A low-rank term added to the output (LoRA, src/loading/lora.ts): y += (x · downT) · upT, with downT [in, R]
+   * and upT [R, out] already scaled by scale·alpha/rank. Non-enumerable: not a parameter of the state dict.
+   */
+  declare lowRank?: { readonly rank: number; readonly downT: Float32Array; readonly upT: Float32Array };
   constructor(readonly inFeatures: number, readonly outFeatures: number, bias = true) {
     super();
     this.weight = new Parameter([outFeatures, inFeatures]);
     if (bias) this.bias = new Parameter([outFeatures]);
+  }
+
+  /** Sets (or clears) the low-rank term; see `lowRank`. */
+  setLowRank(term: Linear['lowRank']): void {
+    Object.defineProperty(this, 'lowRank', { value: term, enumerable: false, configurable: true, writable: true });
   }
 
   forward(g: GraphBuilder, x: Value): Value {
@@ -26,7 +36,12 @@ export class Linear extends Module {
       this.weight.bound?.dtype === 'float32' || !this.weight.bound
         ? matmul(g, x, transpose(g, w, [1, 0]))
         : g.op('FusedMatMul', [x, w], { transB: 1 }, 'com.microsoft');
-    return this.bias ? add(g, y, this.bias.value(g)) : y;
+    const out = this.bias ? add(g, y, this.bias.value(g)) : y;
+    const lr = this.lowRank;
+    if (!lr) return out;
+    const down = g.constant('float32', [this.inFeatures, lr.rank], lr.downT, 'lora_down');
+    const up = g.constant('float32', [lr.rank, this.outFeatures], lr.upT, 'lora_up');
+    return add(g, out, matmul(g, matmul(g, x, down), up));
   }
 }
 

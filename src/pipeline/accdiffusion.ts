@@ -9,6 +9,7 @@
  * - attn-sf / scalecrafter: the plain loop at the target size with entropy-scaled self-attention
  *   (attn-sf.ts) or early re-dilated convs and noise-damped CFG (scalecrafter.ts).
  */
+import { latentsForDecode } from './vae-latents.js';
 import { AbortedError, NumericsError, OptionsError } from '../errors.js';
 import { createScheduler, type Scheduler } from '../schedulers/index.js';
 import { interpolateBicubic, mean, restandardize, std } from '../tensor/ops.js';
@@ -139,7 +140,7 @@ export async function generate(components: Components, options: GenerateOptions,
   const decode = async (stage: number, latents: Tensor): Promise<{ image: StageResult['image']; seconds: number }> => {
     if (!o.stageImages && stage !== lastStage) return { image: undefined, seconds: 0 };
     const t = now();
-    const scaled = tensor(latents.shape, Float32Array.from(latents.data, (v) => v / components.vaeConfig.scaling_factor));
+    const scaled = latentsForDecode(latents, components.vaeConfig);
     const tileLatent = folder.nativeLatentSize;
     // Larger than native: native-size tiles (one decoder input shape, activations the size of one tile).
     const whole = Math.max(latents.shape[2]!, latents.shape[3]!) <= tileLatent;

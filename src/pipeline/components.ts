@@ -6,19 +6,25 @@
 import { join } from 'node:path';
 import type { Device } from '../engine/providers.js';
 import { ModelSession } from '../engine/session.js';
-import { AutoencoderKL, bindVaeWeights, buildVaeDecodeGraph, buildVaeEncodeGraph } from '../models/autoencoder-kl.js';
-import { parseAutoencoderKLConfig, type AutoencoderKLConfig } from '../models/vae-config.js';
+import { buildVaeDecodeGraph, buildVaeEncodeGraph, type AutoencoderKL } from '../models/autoencoder-kl.js';
+import type { AutoencoderKLConfig } from '../models/vae-config.js';
 import {
   buildUNetGraph, crossAttentionLayers, loadUNet, type CrossAttentionLayer, type LoadedUNet, type UNet2DConditionModel, type UNetGraphOptions,
 } from '../models/unet-2d-condition.js';
 import { parseSchedulerConfig, type SchedulerConfig } from '../schedulers/index.js';
 import { CLIPTokenizer } from '../tokenizers/clip-tokenizer.js';
-import { openComponentWeights } from '../weights/component-weights.js';
 import { openModelFolder, type ModelFolder } from '../weights/diffusers-folder.js';
 import { resolveModel } from '../weights/hf-cache.js';
 import type { ProgressCallback } from './events.js';
 import { createPromptEncoder, type CachedPromptEncoder } from './prompt-encoding.js';
 import { UNetRunner } from './unet-runner.js';
+import { OptionsError } from '../errors.js';
+import { loadCheckpointParts } from '../loading/checkpoint-components.js';
+import { isCheckpointFile } from '../loading/model-path.js';
+import { openModelVae, openVaeOverride } from '../loading/vae-override.js';
+import { LoraSet, type AppliedLora, type LoraSpec } from '../loading/lora.js';
+import { unetLayoutOf } from '../loading/ldm-key-map.js';
+import type { Module } from '../graph/module.js';
 
 export interface ComponentOptions {
   readonly device?: Device;
@@ -26,13 +32,26 @@ export interface ComponentOptions {
   readonly onProgress?: ProgressCallback;
   /** Prompt-truncation and similar warnings. */
   readonly onWarning?: (message: string) => void;
+  /** For a single-file checkpoint: a diffusers folder whose configs and tokenizers to use (`--config`). */
+  readonly config?: string;
+  /** LoRAs added to the UNet and text encoders (`--lora FILE[:SCALE]`). */
+  readonly loras?: readonly LoraSpec[];
+  /** A diffusers VAE folder or a single-file VAE replacing the model's (`--vae`); its config is honoured. */
+  readonly vae?: string;
+  /** Overrides the scheduler's prediction_type (`--prediction-type`). */
+  readonly predictionType?: 'epsilon' | 'v_prediction';
 }
 
 /** Everything a generation needs from the model folder. */
 export class Components {
   private plainUnet: UNetRunner | undefined;
-  /** The VAE module and its weights, for the encoder session made on first use (img2img). */
-  private vaeEncodeSource: { readonly vae: AutoencoderKL; readonly weightsDir: string } | undefined;
+  /** The LoRAs applied (file name, A1111 short hash, scale), in --lora order. */
+  loras: readonly AppliedLora[] = [];
+  /**
+   * The VAE in use (the model's, or `--vae`'s) with its weights folder, for graphs beyond the decoder (e.g. an
+   * encoder for img2img): with single files and `--vae` the weights are not in `componentDir('vae')`.
+   */
+  vae!: { readonly model: AutoencoderKL; readonly weightsDir: string };
   private vaeEncoderSession: ModelSession | undefined;
 
   private constructor(
@@ -49,33 +68,76 @@ export class Components {
 
   /** Opens a model folder (or an offline Hugging Face cache repo id) and loads every component. */
   static async load(modelSpec: string, options: ComponentOptions = {}): Promise<Components> {
-    const folder = openModelFolder(resolveModel(modelSpec));
     const session = { ...(options.device ? { device: options.device } : {}), ...(options.threads ? { threads: options.threads } : {}) };
     const emit = options.onProgress ?? (() => {});
+    if (isCheckpointFile(modelSpec)) return Components.loadCheckpoint(modelSpec, options, session);
+    if (options.config !== undefined) throw new OptionsError(`--config applies to single-file checkpoints; ${modelSpec} is a model folder, which has its own configs`);
+    const folder = openModelFolder(resolveModel(modelSpec));
+    const loras = new LoraSet(options.loras ?? []);
 
     emit({ type: 'load', component: 'text_encoder', done: false });
-    const promptEncoder = await createPromptEncoder(folder.path, { ...session, ...(options.onWarning ? { onWarning: options.onWarning } : {}) });
+    const promptEncoder = await createPromptEncoder(folder.path, {
+      ...session,
+      ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+      ...(loras.size ? { prepareTextEncoder: (c: string, m: Module) => loras.apply(c, m) } : {}),
+    });
     const tokenizer = CLIPTokenizer.fromFolder(folder.tokenizers[0]!.dir);
     emit({ type: 'load', component: 'text_encoder', done: true });
 
     emit({ type: 'load', component: 'unet', done: false });
     const unet = loadUNet(folder.unet.dir);
+    const applied = await Components.finishLoras(loras, unet, promptEncoder, options);
     emit({ type: 'load', component: 'unet', done: true });
 
     emit({ type: 'load', component: 'vae', done: false });
-    const vaeConfig = parseAutoencoderKLConfig(folder.vae.config, folder.vae.configFile);
-    const vae = new AutoencoderKL(vaeConfig);
-    const vaeWeights = openComponentWeights(folder.vae.dir);
-    bindVaeWeights(vae, vaeWeights);
+    const { config: vaeConfig, vae, weights: vaeWeights } = openModelVae(folder.vae, options.vae);
     // No per-shape memory plan: measured on the bundled model, peak RSS during decoding 25-30 MiB lower at
     // every scale (the plan keeps one block the size of all the decoder's intermediates), same decode time.
     const vaeDecoder = await ModelSession.create(buildVaeDecodeGraph(vae).toModelProto(), { weightsDir: vaeWeights.weightsDir, memoryPattern: false, ...session });
     emit({ type: 'load', component: 'vae', done: true });
 
-    const schedulerConfig = parseSchedulerConfig(folder.scheduler.config, folder.scheduler.configFile);
-    const components = new Components(folder, promptEncoder, tokenizer, unet, vaeConfig, vaeDecoder, schedulerConfig, options);
-    components.vaeEncodeSource = { vae, weightsDir: vaeWeights.weightsDir };
-    return components;
+    const schedulerJson = options.predictionType ? { ...folder.scheduler.config, prediction_type: options.predictionType } : folder.scheduler.config;
+    const schedulerConfig = parseSchedulerConfig(schedulerJson, folder.scheduler.configFile);
+    const c = new Components(folder, promptEncoder, tokenizer, unet, vaeConfig, vaeDecoder, schedulerConfig, options);
+    c.loras = applied;
+    c.vae = { model: vae, weightsDir: vaeWeights.weightsDir };
+    return c;
+  }
+
+  /** Applies the LoRAs to the UNet, then checks every LoRA matched something (releasing the encoders if not). */
+  private static async finishLoras(loras: LoraSet, unet: LoadedUNet, promptEncoder: CachedPromptEncoder, options: ComponentOptions): Promise<readonly AppliedLora[]> {
+    if (!loras.size) return [];
+    try {
+      loras.apply('unet', unet.model, unetLayoutOf(unet.model.config));
+      return loras.finish(options.onWarning);
+    } catch (e) {
+      await promptEncoder.release();
+      throw e;
+    }
+  }
+
+  /** A single-file checkpoint (src/loading/): weights read from the file where they are, configs per its family. */
+  private static async loadCheckpoint(file: string, options: ComponentOptions, session: { device?: Device; threads?: number }): Promise<Components> {
+    const emit = options.onProgress ?? (() => {});
+    for (const component of ['text_encoder', 'unet', 'vae'] as const) emit({ type: 'load', component, done: false });
+    const loras = new LoraSet(options.loras ?? []);
+    const p = await loadCheckpointParts(file, {
+      ...(loras.size ? { prepareTextEncoder: (c: string, m: Module) => loras.apply(c, m) } : {}),
+      ...session,
+      ...(options.config !== undefined ? { config: options.config } : {}),
+      ...(options.predictionType ? { predictionType: options.predictionType } : {}),
+      ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+    });
+    const applied = await Components.finishLoras(loras, p.unet, p.promptEncoder, options);
+    for (const component of ['text_encoder', 'unet'] as const) emit({ type: 'load', component, done: true });
+    const v = options.vae !== undefined ? openVaeOverride(options.vae, p.folder.vae.config, p.folder.vae.configFile) : { config: p.vaeConfig, vae: p.vae, weights: p.vaeWeights };
+    const vaeDecoder = await ModelSession.create(buildVaeDecodeGraph(v.vae).toModelProto(), { weightsDir: v.weights.weightsDir, memoryPattern: false, ...session });
+    emit({ type: 'load', component: 'vae', done: true });
+    const schedulerConfig = parseSchedulerConfig(p.folder.scheduler.config, p.folder.scheduler.configFile);
+    const c = new Components(p.folder, p.promptEncoder, p.tokenizer, p.unet, v.config, vaeDecoder, schedulerConfig, options);
+    c.loras = applied;
+    c.vae = { model: v.vae, weightsDir: v.weights.weightsDir };
+    return c;
   }
 
   /**
@@ -84,9 +146,8 @@ export class Components {
    */
   async vaeEncoder(): Promise<ModelSession> {
     if (!this.vaeEncoderSession) {
-      const src = this.vaeEncodeSource!;
-      this.vaeEncoderSession = await ModelSession.create(buildVaeEncodeGraph(src.vae).toModelProto(), {
-        weightsDir: src.weightsDir,
+      this.vaeEncoderSession = await ModelSession.create(buildVaeEncodeGraph(this.vae.model).toModelProto(), {
+        weightsDir: this.vae.weightsDir,
         memoryPattern: false,
         ...(this.options.device ? { device: this.options.device } : {}),
         ...(this.options.threads ? { threads: this.options.threads } : {}),

@@ -14,6 +14,7 @@ import type { RandomSource } from '../tensor/random.js';
 import type { Components } from './components.js';
 import type { RgbImage } from './result.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
+import { latentsFromEncode } from './vae-latents.js';
 
 /**
  * The image at exactly width × height: unchanged when it already has that size, else Lanczos-resized
@@ -49,7 +50,7 @@ export interface FirstPassStartArgs {
 }
 
 /**
- * The input's VAE mean at width × height, times scaling_factor (deterministic: no draw, so the random
+ * The input's VAE mean at width × height as scheduler-side latents (latentsFromEncode; deterministic: no draw, so the random
  * streams stay as in text-to-image) [1, C, height/f, width/f]: the optional skip-residual source of a stage
  * the input is at least as large as (GenerateOptions.inputResidual).
  */
@@ -61,8 +62,7 @@ export async function encodeInputLatents(components: Components, image: RgbImage
     const out = await encoder.run({ sample: pixels });
     return { mean: out.mean!, logvar: out.logvar! };
   }, { vaeScaleFactor: folder.vaeScaleFactor, tileLatent, overlapLatent: Math.floor(tileLatent / 4), ...(signal ? { signal } : {}) });
-  const sf = components.vaeConfig.scaling_factor;
-  return tensor(m.mean.shape, Float32Array.from(m.mean.data, (v) => Math.fround(sf * v)));
+  return latentsFromEncode(m.mean, components.vaeConfig);
 }
 
 /** Resizes, encodes and noises the user's image for the first pass (see img2imgStart for the draws). */
@@ -75,7 +75,7 @@ export async function firstPassStart(a: FirstPassStartArgs): Promise<Img2ImgStar
   return img2imgStart({
     scheduler: a.scheduler,
     strength: a.strength,
-    scalingFactor: c.vaeConfig.scaling_factor,
+    toLatents: (z) => latentsFromEncode(z, c.vaeConfig),
     random: a.random,
     encode: () => encodeImage(fitted, async (pixels) => {
       const out = await encoder.run({ sample: pixels });

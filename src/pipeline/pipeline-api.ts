@@ -15,6 +15,17 @@ export interface LoadOptions {
   /** Intra-op threads per session (default: onnxruntime's choice). */
   readonly threads?: number;
   readonly onProgress?: ProgressCallback;
+  /** For a single-file checkpoint: a diffusers folder whose configs and tokenizers to use instead of the detected family's. */
+  readonly config?: string;
+  /** LoRA files with their scales, applied to the UNet and text encoders (src/loading/lora.ts). */
+  readonly loras?: ReadonlyArray<{ readonly file: string; readonly scale: number }>;
+  /**
+   * A diffusers VAE folder or a single-file VAE (.safetensors, diffusers or LDM names) replacing the model's; a folder's
+   * config (scaling_factor, latents_mean/std) is used, a file takes the model's VAE config.
+   */
+  readonly vae?: string;
+  /** Overrides the scheduler's prediction_type (e.g. SD2 768-v vs 512 base checkpoints, which the file cannot tell apart). */
+  readonly predictionType?: 'epsilon' | 'v_prediction';
 }
 
 export interface RunContext {
@@ -49,6 +60,10 @@ export interface PipelineModelInfo {
   readonly nativeSize: number;
   readonly nativeLatentSize: number;
   readonly vaeScaleFactor: number;
+  /** The model's scheduler class (e.g. "EulerDiscreteScheduler"), as its config names it. */
+  readonly schedulerClass?: string;
+  /** The LoRAs applied: name (file base name), A1111 short hash, scale. */
+  readonly loras?: ReadonlyArray<{ readonly name: string; readonly hash: string; readonly scale: number }>;
 }
 
 export interface Pipeline {

@@ -43,7 +43,8 @@ class LoadedPipeline implements Pipeline {
 }
 
 /**
- * Loads a diffusers model folder (or a Hugging Face repo id found in the local cache) for generation.
+ * Loads a diffusers model folder (or a Hugging Face repo id found in the local cache), or a single-file
+ * `.safetensors` checkpoint (SD1.x, SD2.x, SDXL base; src/loading/single-file.ts), for generation.
  *
  * ```ts
  * const pipe = await loadPipeline('models/shapes-xl');
@@ -58,9 +59,14 @@ export async function loadPipeline(modelSpec: string, options: LoadOptions = {})
     ...(options.device ? { device: options.device } : {}),
     ...(options.threads ? { threads: options.threads } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.config !== undefined ? { config: options.config } : {}),
+    ...(options.predictionType ? { predictionType: options.predictionType } : {}),
+    ...(options.vae !== undefined ? { vae: options.vae } : {}),
+    ...(options.loras?.length ? { loras: options.loras } : {}),
     onWarning: (message) => (warnings.sink ?? ((m: string) => options.onProgress?.({ type: 'warning', message: m })))(message),
   });
   const f = components.folder;
-  const model: PipelineModelInfo = { path: f.path, nativeSize: f.nativeSize, nativeLatentSize: f.nativeLatentSize, vaeScaleFactor: f.vaeScaleFactor };
+  const model: PipelineModelInfo = { path: f.path, nativeSize: f.nativeSize, nativeLatentSize: f.nativeLatentSize, vaeScaleFactor: f.vaeScaleFactor, schedulerClass: f.scheduler.className,
+    ...(components.loras.length ? { loras: components.loras.map((l) => ({ name: l.name, hash: l.hash, scale: l.scale })) } : {}) };
   return new LoadedPipeline(components, model, (performance.now() - t0) / 1000, warnings);
 }

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { ConfigError, OptionsError } from '../errors.js';
 import type { Device } from '../engine/providers.js';
 import { ModelSession, type Feed } from '../engine/session.js';
-import { buildCLIPTextGraph, loadCLIPTextModel, type CLIPTextOutputName } from '../models/clip-text-model.js';
+import { buildCLIPTextGraph, loadCLIPTextModel, type CLIPTextModel, type CLIPTextOutputName } from '../models/clip-text-model.js';
 import { type Tensor, tensor } from '../tensor/tensor.js';
 import { CLIPTokenizer } from '../tokenizers/clip-tokenizer.js';
 import { applyEmphasis } from '../prompts/emphasis.js';
@@ -337,6 +337,8 @@ export interface CreatePromptEncoderOptions extends Omit<PromptEncoderOptions, '
   readonly threads?: number;
   /** Weight file variant, e.g. "fp16". */
   readonly variant?: string;
+  /** Called with each text encoder's module tree before its graph is built (LoRA terms, src/loading/lora.ts). */
+  readonly prepareTextEncoder?: (component: string, model: CLIPTextModel) => void;
 }
 
 /**
@@ -362,6 +364,7 @@ export async function createPromptEncoder(modelDir: string, options: CreatePromp
         architecture: entry[1],
         ...(options.variant ? { variant: options.variant } : {}),
       });
+      options.prepareTextEncoder?.(role.component, model);
       if (tokenizer.maxLength > model.config.max_position_embeddings) {
         throw new ConfigError(`${join(modelDir, role.tokenizer)}: model_max_length ${tokenizer.maxLength} exceeds ${role.component}'s max_position_embeddings ${model.config.max_position_embeddings}`);
       }

@@ -60,8 +60,8 @@ export interface Img2ImgStartArgs {
   readonly strength: number;
   /** Moments of vae.encode(image) at the pass's size, [1, C, h, w]. */
   readonly encode: () => Promise<{ readonly mean: Tensor; readonly logvar: Tensor }>;
-  /** VAE scaling_factor (0.18215 SD, 0.13025 SDXL). */
-  readonly scalingFactor: number;
+  /** Encoder sample z → scheduler-side latents (scaling_factor, and latents_mean/std where the VAE has them). */
+  readonly toLatents: (z: Tensor) => Tensor;
   /** The pipeline's generator: draws 0 and 1 are taken from it. */
   readonly random: RandomSource;
 }
@@ -69,7 +69,7 @@ export interface Img2ImgStartArgs {
 export interface Img2ImgStart {
   /** The scheduler over the kept timesteps (its step indices count from 0). */
   readonly scheduler: Scheduler;
-  /** scaling_factor · (mean + std · draw 0): diffusers' `init_latents` [1, C, h, w]. */
+  /** toLatents(mean + std · draw 0): diffusers' `init_latents` [1, C, h, w]. */
   readonly encodedLatents: Tensor;
   /** add_noise(encodedLatents, draw 1, first kept timestep): the latents entering step 0. */
   readonly noisyLatents: Tensor;
@@ -86,11 +86,12 @@ export async function img2imgStart(a: Img2ImgStartArgs): Promise<Img2ImgStart> {
   // 1. encode and sample the latent distribution (draw 0), then scale
   const m = await a.encode(); // [1, C, h, w]
   const draw0 = a.random.randn(m.mean.shape);
-  const encodedLatents = tensor(m.mean.shape);
-  for (let i = 0; i < encodedLatents.data.length; i++) {
+  const sample = tensor(m.mean.shape);
+  for (let i = 0; i < sample.data.length; i++) {
     const std = Math.fround(Math.exp(Math.fround(0.5 * m.logvar.data[i]!)));
-    encodedLatents.data[i] = Math.fround(a.scalingFactor * Math.fround(m.mean.data[i]! + Math.fround(std * draw0.data[i]!)));
+    sample.data[i] = Math.fround(m.mean.data[i]! + Math.fround(std * draw0.data[i]!));
   }
+  const encodedLatents = a.toLatents(sample);
   // 2. noise to the first kept timestep (draw 1)
   const noise = a.random.randn(m.mean.shape);
   const scheduler = schedulerFrom(a.scheduler, tStart);

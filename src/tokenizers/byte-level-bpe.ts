@@ -18,7 +18,8 @@ function bytesToUnicode(): string[] {
   return table;
 }
 
-const BYTE_ENCODER = bytesToUnicode();
+/** The 256 byte-level characters in byte order (`bytes_to_unicode()`). */
+export const BYTE_ENCODER: readonly string[] = bytesToUnicode();
 const BYTE_DECODER = new Map(BYTE_ENCODER.map((ch, b) => [ch, b]));
 const UTF8 = new TextEncoder();
 

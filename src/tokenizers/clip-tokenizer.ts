@@ -68,6 +68,11 @@ export class CLIPTokenizer {
     return new CLIPTokenizer(readClipTokenizerFolder(dir));
   }
 
+  /** A tokenizer from an already assembled spec (e.g. the derived standard CLIP vocabulary, clip-vocabulary.ts). */
+  static fromSpec(spec: ClipTokenizerSpec): CLIPTokenizer {
+    return new CLIPTokenizer(spec);
+  }
+
   /** `tok(text).input_ids`: bos, the text's tokens, eos; no padding, no truncation. */
   encode(text: string): number[] {
     return [this.bosTokenId, ...this.encodeText(text), this.eosTokenId];

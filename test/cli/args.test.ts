@@ -60,7 +60,7 @@ test('every option parses to its typed value', () => {
     '--report', 'sub/r.json', '--out', 'sub/o.png', '--device', 'cuda', '--threads', '3', '--json', '--state-dir', 'state', '--resume',
   );
   assert.deepEqual(c, {
-    command: 'generate', model: 'org/name', prompt: 'a cat', negativePrompt: 'blurry', size: { kind: 'pixels', width: 1024, height: 768 },
+    command: 'generate', model: 'org/name', modelFiles: {}, prompt: 'a cat', negativePrompt: 'blurry', size: { kind: 'pixels', width: 1024, height: 768 },
     method: 'demofusion', steps: 30, guidance: 5, multiGuidance: 6.5, guidanceRescale: 0.7, scheduler: 'ddim', seed: 123, c: 0.25,
     stride: 32, viewBatchSize: 4, cosineScale1: 2, cosineScale2: 1.5, cosineScale3: 0, sigma: 1.2, patchPrompts: false,
     windowInteraction: false, promptWeighting: false, maxPromptChunks: 3, referenceCompat: true, initLatents: join(dir, 'init.safetensors'), saveLatents: join(dir, 'sub/l.safetensors'),
@@ -135,8 +135,8 @@ test('--help and --version print and return "shown"', () => {
 });
 
 test('info: model default and --image must exist', () => {
-  assert.deepEqual(parseArgs(['info'], { cwd: dir }), { command: 'info', model: defaultModelPath(), image: undefined, json: false });
-  assert.deepEqual(parseArgs(['info', '--model', 'x/y', '--json'], { cwd: dir }), { command: 'info', model: 'x/y', image: undefined, json: true });
+  assert.deepEqual(parseArgs(['info'], { cwd: dir }), { command: 'info', model: defaultModelPath(), modelFiles: {}, image: undefined, json: false });
+  assert.deepEqual(parseArgs(['info', '--model', 'x/y', '--json'], { cwd: dir }), { command: 'info', model: 'x/y', modelFiles: {}, image: undefined, json: true });
   rejects(['info', '--image', 'nope.png'], /^--image: file .*nope\.png does not exist$/);
 });
 

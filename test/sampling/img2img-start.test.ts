@@ -11,6 +11,7 @@ import { createScheduler, parseSchedulerConfig } from '../../src/schedulers/inde
 import { maxAbsDiff } from '../../src/tensor/tensor.js';
 import { TorchGenerator } from '../../src/tensor/torch-generator.js';
 import { OptionsError } from '../../src/errors.js';
+import { latentsFromEncode } from '../../src/pipeline/vae-latents.js';
 import { oracleF32, oracleJson } from '../helpers/oracle.js';
 import { tinySd } from '../helpers/paths.js';
 
@@ -45,7 +46,7 @@ for (const [rel, kind] of [['tiny-sd/img2img_ddim_s06', 'ddim'], ['tiny-sd/img2i
     scheduler.setTimesteps(6);
     const input = 'tiny-sd/img2img_input_w64_h64';
     const start = await img2imgStart({
-      scheduler, strength: rel.endsWith('s06') ? 0.6 : 0.3, scalingFactor: 0.18215, random: new TorchGenerator(meta.generator_seed),
+      scheduler, strength: rel.endsWith('s06') ? 0.6 : 0.3, toLatents: (z) => latentsFromEncode(z, { scaling_factor: 0.18215, latents_mean: null, latents_std: null }), random: new TorchGenerator(meta.generator_seed),
       encode: async () => ({ mean: oracleF32(input, 'latent_dist.mean'), logvar: oracleF32(input, 'latent_dist.logvar') }),
     });
     assert.ok(maxAbsDiff(start.encodedLatents, oracleF32(rel, 'init.latents').data) <= 1e-5);
