@@ -91,7 +91,7 @@ tree=$(tracked_bytes)
 slim=$(git ls-files -z | tr '\0' '\n' | grep -E "$KEEP" | tr '\n' '\0' | xargs -0 -r stat -c %s | awk '{s+=$1} END {print s+0}')
 {
   echo "measured $(date -u +%F) on $(uname -m):"
-  find "$CARRY" -type f -printf '%s\t%P\n' | sort -k2 | grep -v '\.src$'
+  find "$CARRY" -type f -printf '%s\t%P\n' | sort -k2 | grep -Ev '\.src$|SIZES$'
   echo "carry .gpu: $carry bytes ($(mib "$carry"))"
   echo "tracked tree: $tree bytes ($(mib "$tree")); with --slim: $slim bytes ($(mib "$slim"))"
   echo "travels: $(mib $((tree + carry))) as is, $(mib $((slim + carry))) with --slim (limit 64 MiB)"
