@@ -53,9 +53,11 @@ export function estimates(runs: readonly RunRow[], steps: number): string[] {
   estimate(`estimate ${big.width}x${big.height}`, big.stages.map((s) => s.unetCallsPerStep), big.width * big.height);
   const tiny4 = runs.find((r) => /(^|\/)tiny-sdxl\/?$/.test(r.model) && r.stages.length === 4);
   if (tiny4) {
-    const f = (big.stages[0]!.width / tiny4.stages[0]!.width) ** 2;
-    estimate('estimate 4096x4096 (rows per step from tiny-sdxl at 4x)', tiny4.stages.map((s) => s.unetCallsPerStep), tiny4.width * tiny4.height * f);
-  } else out.push('estimate 4096x4096: no tiny-sdxl 4x run finished');
+    // tiny-sdxl's native size → the big model's: the same stages in the big model's pixels (4096² for SDXL).
+    const f = big.stages[0]!.width / tiny4.stages[0]!.width;
+    const size = `${tiny4.width * f}x${tiny4.height * f}`;
+    estimate(`estimate ${size} (rows per step from tiny-sdxl at 4x)`, tiny4.stages.map((s) => s.unetCallsPerStep), tiny4.width * tiny4.height * f * f);
+  } else out.push('estimate at 4x: no tiny-sdxl 4x run finished');
   return out;
 }
 

@@ -129,7 +129,7 @@ export async function runSizedBench(argv: readonly string[]): Promise<void> {
     console.log(
       `${size} ${dtype} weights on ${device}: ${(r.parameters / 1e6).toFixed(0)} M parameters, wrote in ${r.writeSeconds.toFixed(1)} s, load ${r.loadSeconds.toFixed(1)} s, ` +
         `warm-up ${r.warmupSeconds.toFixed(2)} s, timed ${r.timedSeconds.map((x) => x.toFixed(3)).join(', ')} s | ${r.secondsPerForward.toFixed(3)} s/forward, ` +
-        `${r.gflopPerForward.toFixed(0)} GFLOP/forward → ${r.gflops.toFixed(1)} GFLOP/s${pct}`,
+        `${r.gflopPerForward.toPrecision(4)} GFLOP/forward → ${r.gflops.toPrecision(4)} GFLOP/s${pct}`,
     );
     if (values.json) appendFileSync(values.json, JSON.stringify(r) + '\n');
   }

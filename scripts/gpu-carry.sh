@@ -19,7 +19,7 @@ ROOT=$PWD
 CARRY=.gpu
 NODE_VERSION=${NODE_VERSION:-20.20.2}
 # What scripts/gpu-check.sh reads from the tracked tree; --slim keeps exactly these tracked.
-KEEP='^(package\.json|scripts/|test/fixtures/models/tiny-sdx?l/|test/fixtures/oracle/tiny-sdx?l/|models/shapes-xl/)'
+KEEP='^(package\.json|scripts/|test/fixtures/models/tiny-sd(xl)?/|test/fixtures/oracle/tiny-sd(xl)?/(unet|unet_attn2_probs|vae|text_encoder)\.safetensors|models/shapes-xl/)'
 MARK='# gpu-carry.sh --slim (remove with --restore)'
 EXCLUDE=$(git rev-parse --git-path info/exclude)
 
