@@ -91,8 +91,12 @@ if [[ "$DEVICE" == webgpu && -z "${VK_DRIVER_FILES:-}" ]]; then
       printf '{"file_format_version":"1.0.1","ICD":{"library_path":"%s","api_version":"1.3"}}\n' "$lib" >"$icd"
     fi
   fi
-  [[ -n "$icd" ]] && export VK_DRIVER_FILES=$icd
+  [[ -n "$icd" ]] && export VK_DRIVER_FILES=$icd VK_ICD_FILENAMES=$icd
 fi
+# The driver's own libraries (libGLX_nvidia.so.0, which the manifest names) where the image does not list them.
+for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do
+  [[ "$DEVICE" == webgpu && -d "$d" && ":${LD_LIBRARY_PATH:-}:" != *":$d:"* ]] && export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d
+done
 say "node $("$NODE" --version) at $NODE; unpacked in $(($(date +%s) - START))s"
 
 # 1. Environment and the device probe (the library's own probe, then a verbose session on failure).
@@ -113,8 +117,8 @@ if [[ "$DEVICE" != cpu ]] && ! probe "$DEVICE"; then
     const g = new GraphBuilder('probe'); g.output(g.op('Relu', [g.input('x', 'float32', [1])]), 'y');
     const s = await ort.InferenceSession.create(g.toModelProto(), { executionProviders: ['$DEVICE'], logSeverityLevel: 0 });
     console.log(await s.run({ x: new ort.Tensor('float32', new Float32Array([1]), [1]) }));" >>"$ENV" 2>&1
-  if [[ "$DEVICE" == webgpu && -d "$VK/usr" ]]; then
-    # The device notes' way: the loader packages unpacked into / itself.
+  if [[ "$DEVICE" == webgpu && -d "$VK/usr" ]] && command -v nvidia-smi >/dev/null; then
+    # The device notes' way: the loader packages unpacked into / itself (only on the GPU machine).
     for f in .gpu/debs/*.deb; do dpkg -x "$f" /; done; ldconfig
     probe webgpu || { say "FATAL: webgpu does not work here (env.txt has the messages)"; exit 1; }
     say "webgpu works only with the loader unpacked into /"

@@ -25,7 +25,6 @@ echo "travels: $bytes bytes ($(awk -v b="$bytes" 'BEGIN {printf "%.1f", b/104857
 (cd "$SIM/tree" && OUT="$SIM/out" GPU_CHECK_RT="$SIM/rt" GPU_CHECK_LIMIT_SCALE=${GPU_CHECK_LIMIT_SCALE:-4} GPU_CHECK_BUDGET=${GPU_CHECK_BUDGET:-1500} bash scripts/gpu-check.sh --device cpu --tiny "$@") || echo "gpu-check.sh exited $?"
 echo "--- OUT: $(find "$SIM/out" -type f | wc -l) files"
 find "$SIM/out" -type f -printf '%s\t%P\n' | sort -k2
-echo "--- summary.txt"
-cat "$SIM/out/summary.txt"
+for f in summary.txt env.txt; do echo "--- $f"; cat "$SIM/out/$f" 2>/dev/null; done
 
 (cd "$SIM/clone" && bash scripts/gpu-carry.sh --restore && test -z "$(git status --porcelain)" && echo "clone clean after --restore")
