@@ -9,7 +9,8 @@
  * gives 1606.5 against PyTorch's measured 1607).
  *
  * Usage: bench:unet -- --size sd15|sdxl|tiny-sd|tiny-sdxl [--latent N] [--batch N] [--dtypes f32,f16]
- *        [--device cpu|webgpu|cuda] [--threads N] [--runs N] [--json FILE]
+ *        [--device cpu|webgpu|cuda] [--threads N] [--runs N] [--attention fused|explicit] [--json FILE]
+ * The attention form defaults to the one the library builds for the device.
  */
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,7 @@ import { parseUNet2DConditionConfig } from '../src/models/unet-config.js';
 import { UNet2DConditionModel, bindUNetWeights, buildUNetGraph } from '../src/models/unet-2d-condition.js';
 import { openComponentWeights } from '../src/weights/component-weights.js';
 import { ModelSession, type Feed } from '../src/engine/session.js';
-import { DEVICES, type Device } from '../src/engine/providers.js';
+import { DEVICES, fusedAttentionAccurate, type Device } from '../src/engine/providers.js';
 import { cpuPeak } from './cpu-peak.js';
 import { unetGflop } from './unet-flops.js';
 import { writeRandomWeights, type WeightDtype } from './random-weights.js';
@@ -29,6 +30,7 @@ interface SizedResult {
   readonly size: UNetSize;
   readonly device: Device;
   readonly dtype: WeightDtype;
+  readonly attention: 'fused' | 'explicit';
   readonly latent: number;
   readonly batch: number;
   readonly parameters: number;
@@ -60,7 +62,9 @@ function unetFeeds(model: UNet2DConditionModel, latent: number, batch: number): 
   return feeds;
 }
 
-async function timeDtype(size: UNetSize, dtype: WeightDtype, o: { latent: number; batch: number; device: Device; threads?: number; runs: number }): Promise<SizedResult> {
+interface TimeOptions { latent: number; batch: number; device: Device; threads?: number; runs: number; attention: 'fused' | 'explicit' }
+
+async function timeDtype(size: UNetSize, dtype: WeightDtype, o: TimeOptions): Promise<SizedResult> {
   const root = mkdtempSync(join(tmpdir(), `acc-bench-unet-${size}-`));
   try {
     const model = new UNet2DConditionModel(parseUNet2DConditionConfig(unetConfigJson(size), `${size} unet/config.json`));
@@ -72,7 +76,7 @@ async function timeDtype(size: UNetSize, dtype: WeightDtype, o: { latent: number
     const weights = openComponentWeights(dir);
     bindUNetWeights(model, weights);
     t = performance.now();
-    const session = await ModelSession.create(buildUNetGraph(model).toModelProto(), { weightsDir: weights.weightsDir, device: o.device, threads: o.threads });
+    const session = await ModelSession.create(buildUNetGraph(model, { attention: o.attention }).toModelProto(), { weightsDir: weights.weightsDir, device: o.device, threads: o.threads });
     const loadSeconds = (performance.now() - t) / 1000;
     const feeds = unetFeeds(model, o.latent, o.batch);
     const times: number[] = [];
@@ -87,7 +91,7 @@ async function timeDtype(size: UNetSize, dtype: WeightDtype, o: { latent: number
     const secondsPerForward = timed.reduce((a, b) => a + b, 0) / timed.length;
     const gflopPerForward = unetGflop(model, { height: o.latent, width: o.latent, batch: o.batch, contextLength: 77, levels: model.config.block_out_channels.length });
     return {
-      size, device: o.device, dtype, latent: o.latent, batch: o.batch, parameters: model.parameterCount(), gflopPerForward,
+      size, device: o.device, dtype, attention: o.attention, latent: o.latent, batch: o.batch, parameters: model.parameterCount(), gflopPerForward,
       writeSeconds, loadSeconds, warmupSeconds: times[0]!, timedSeconds: timed, secondsPerForward, gflops: gflopPerForward / secondsPerForward,
     };
   } finally {
@@ -108,6 +112,7 @@ export async function runSizedBench(argv: readonly string[]): Promise<void> {
       threads: { type: 'string' },
       runs: { type: 'string', default: '2' },
       json: { type: 'string' },
+      attention: { type: 'string' },
     },
   });
   const size = values.size as UNetSize;
@@ -119,12 +124,15 @@ export async function runSizedBench(argv: readonly string[]): Promise<void> {
   const batch = Number(values.batch);
   const runs = Number(values.runs);
   const threads = values.threads !== undefined ? Number(values.threads) : undefined;
+  // Default: the attention form the library builds for this device (src/engine/providers.ts).
+  const attention = (values.attention ?? (fusedAttentionAccurate(device) ? 'fused' : 'explicit')) as 'fused' | 'explicit';
+  if (attention !== 'fused' && attention !== 'explicit') throw new Error('--attention must be fused or explicit');
   const dtypes = values.dtypes.split(',').map((d) => (d.toLowerCase() === 'f16' ? 'F16' : 'F32') as WeightDtype);
   if (![latent, batch, runs].every((n) => Number.isInteger(n) && n > 0)) throw new Error('--latent, --batch and --runs must be positive integers');
   const peak = device === 'cpu' ? cpuPeak(readFileSync('/proc/cpuinfo', 'utf8'), threads ?? 2) : undefined;
-  console.log(`UNet ${size}, latent ${latent}x${latent}, batch ${batch}, device ${device}${threads ? `, ${threads} threads` : ''}` + (peak ? `; CPU: ${peak.description}` : ''));
+  console.log(`UNet ${size}, latent ${latent}x${latent}, batch ${batch}, device ${device}, ${attention} attention${threads ? `, ${threads} threads` : ''}` + (peak ? `; CPU: ${peak.description}` : ''));
   for (const dtype of dtypes) {
-    const r = await timeDtype(size, dtype, { latent, batch, device, threads, runs });
+    const r = await timeDtype(size, dtype, { latent, batch, device, threads, runs, attention });
     const pct = peak?.peakGflops ? ` = ${((100 * r.gflops) / peak.peakGflops).toFixed(0)}% of the nominal peak` : '';
     console.log(
       `${size} ${dtype} weights on ${device}: ${(r.parameters / 1e6).toFixed(0)} M parameters, wrote in ${r.writeSeconds.toFixed(1)} s, load ${r.loadSeconds.toFixed(1)} s, ` +

@@ -5,12 +5,13 @@
 # time-boxed against one overall deadline and each writing as it goes (a timeout keeps what was written):
 #   parity    tiny-sd / tiny-sdxl UNet, VAE, text encoders vs the diffusers oracle (bench/gpu-parity.ts)
 #   runs      AccDiffusion on tiny-sdxl 4x, an SDXL-size random-weight model at 2048², the bundled model 4x
-#   bench     UNet forwards: SDXL at a 128² latent and SD1.5 at 64², batch 2, fp16 and fp32 weights
+#   bench     UNet forwards: SDXL at a 128² latent and SD1.5 at 64², batch 2, fp16 and fp32 weights; SDXL
+#             once more with the other attention form (fused MultiHeadAttention on webgpu), if time is left
 # Results go to $OUT (at most 8 files): summary.txt env.txt parity.log parity.jsonl bench.log bench.jsonl
 # runs.log runs.jsonl.
 #
 # Usage: bash scripts/gpu-check.sh [--device webgpu|cpu|cuda] [--tiny] [--budget SECONDS] [--parts LIST]
-#   --parts  comma list of parity,tiny,sdxl,big,shapes,sd15 (default all, in that order); `--parts parity`
+#   --parts  comma list of parity,tiny,sdxl,big,shapes,sd15,other (default all, in that order); `--parts parity`
 #            is a one-minute check of the unpacking, the probe and parity before the long call
 #   --tiny   fixture-size models everywhere (the CPU dry run: tiny UNets in the bench, random-tiny for the
 #            2048² run, 2 steps); also GPU_CHECK_TINY=1
@@ -19,7 +20,7 @@ cd "$(dirname "$0")/.."
 DEVICE=webgpu
 TINY=${GPU_CHECK_TINY:-0}
 BUDGET=${GPU_CHECK_BUDGET:-480}
-PARTS=parity,tiny,sdxl,big,shapes,sd15
+PARTS=parity,tiny,sdxl,big,shapes,sd15,other
 # Each part's own limit is multiplied by this (the CPU dry run is slower than the GPU).
 LIMIT_SCALE=${GPU_CHECK_LIMIT_SCALE:-1}
 while [[ $# -gt 0 ]]; do
@@ -141,6 +142,9 @@ part sdxl "bench:unet $BENCH_SDXL latent $LXL" 170 "$OUT/bench.log" "$NODE" dist
 part big "accdiffusion $BIG ${BIG_SIZE}x$BIG_SIZE" 170 "$OUT/runs.log" "${RUN[@]}" --model "$BIG" --width "$BIG_SIZE" --height "$BIG_SIZE" --steps "$BIG_STEPS"
 part shapes "accdiffusion shapes-xl 4x" 60 "$OUT/runs.log" "${RUN[@]}" --model models/shapes-xl --scale 4 --steps "$STEPS"
 part sd15 "bench:unet $BENCH_SD15 latent $L15" 80 "$OUT/bench.log" "$NODE" dist/bench/unet.js --size "$BENCH_SD15" --latent "$L15" --batch 2 --dtypes f16,f32 --device "$DEVICE" --json "$OUT/bench.jsonl"
+# The attention form the library does not build for this device (fused MultiHeadAttention on webgpu), for its speed.
+OTHER=$([[ "$DEVICE" == webgpu ]] && echo fused || echo explicit)
+part other "bench:unet $BENCH_SDXL latent $LXL, $OTHER attention" 90 "$OUT/bench.log" "$NODE" dist/bench/unet.js --size "$BENCH_SDXL" --latent "$LXL" --batch 2 --dtypes f16 --attention "$OTHER" --device "$DEVICE" --json "$OUT/bench.jsonl"
 
 # 4. Summary: the result lines and the 50-step estimates.
 grep -hE 'GFLOP/s|UNet calls|stage [0-9]+ ' "$OUT/bench.log" "$OUT/runs.log" 2>/dev/null | grep -v 'step [0-9]*/' | tee -a "$SUMMARY"
