@@ -8,7 +8,8 @@
  * shows how far it came and how long each step took.
  *
  * Usage: gpu-runs.js --model DIR|random-sdxl|random-tiny (--scale N | --width W --height H) [--steps N]
- *        [--method NAME] [--device cpu|webgpu|cuda] [--dtype f16|f32] [--threads N] [--json FILE]
+ *        [--method NAME] [--device cpu|webgpu|cuda] [--dtype f16|f32] [--threads N] [--json FILE] [--compare-cpu]
+ * --compare-cpu runs the same generation on the CPU provider afterwards and reports the final images' difference.
  */
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
       threads: { type: 'string' },
       prompt: { type: 'string', default: 'a red circle and a blue square on a gray background' },
       json: { type: 'string' },
+      'compare-cpu': { type: 'boolean', default: false },
     },
   });
   const device = values.device as Device;
@@ -84,6 +86,22 @@ async function main(): Promise<void> {
     );
     await pipe.dispose();
     const r = result.report;
+    let vsCpu: { maxAbs: number; meanAbs: number } | undefined;
+    if (values['compare-cpu'] && device !== 'cpu') {
+      // The same generation on the CPU provider: how far the device's final image is from it (0-255 levels).
+      const cpu = await loadPipeline(model, values.threads ? { threads: Number(values.threads) } : {});
+      const ref = (await cpu.generate({ prompt: values.prompt, width, height, steps, method: values.method as Method, seed: 0 })).image.rgb;
+      await cpu.dispose();
+      let maxAbs = 0;
+      let sum = 0;
+      for (let i = 0; i < ref.length; i++) {
+        const d = Math.abs(ref[i]! - result.image.rgb[i]!);
+        maxAbs = Math.max(maxAbs, d);
+        sum += d;
+      }
+      vsCpu = { maxAbs, meanAbs: sum / ref.length };
+      console.log(`  final image vs the cpu provider's: max abs diff ${maxAbs} of 255, mean ${vsCpu.meanAbs.toFixed(3)}`);
+    }
     const label = `${values.method} ${values.model} ${width}x${height}, ${steps} steps, ${device}`;
     console.log(`${label}: load ${loadSeconds.toFixed(1)} s, encode ${r.seconds.encode.toFixed(2)} s, generate ${r.seconds.total.toFixed(1)} s, ${r.unetCalls} UNet calls`);
     const stages = r.stages.map((s) => ({
@@ -102,7 +120,7 @@ async function main(): Promise<void> {
       );
     }
     if (values.json) {
-      const row = { label, model: values.model, device, method: values.method, width, height, steps, written, loadSeconds, encodeSeconds: r.seconds.encode, totalSeconds: r.seconds.total, unetCalls: r.unetCalls, stages: stages.map(({ windowPrompts: _w, windows: _v, ...s }) => s) };
+      const row = { label, model: values.model, device, method: values.method, width, height, steps, written, loadSeconds, vsCpu, encodeSeconds: r.seconds.encode, totalSeconds: r.seconds.total, unetCalls: r.unetCalls, stages: stages.map(({ windowPrompts: _w, windows: _v, ...s }) => s) };
       appendFileSync(values.json, JSON.stringify(row) + '\n');
     }
   } finally {

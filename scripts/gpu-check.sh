@@ -137,7 +137,7 @@ grep -hE '^parity on|OVER' "$OUT/parity.log" 2>/dev/null | tee -a "$SUMMARY"
 STEPS=4; BIG=random-sdxl; BIG_SIZE=2048; BIG_STEPS=3; BENCH_SD15=sd15; BENCH_SDXL=sdxl; L15=64; LXL=128
 if [[ "$TINY" == 1 ]]; then STEPS=2; BIG=random-tiny; BIG_SIZE=512; BIG_STEPS=2; BENCH_SD15=tiny-sd; BENCH_SDXL=tiny-sdxl; L15=32; LXL=32; fi
 RUN=("$NODE" dist/bench/gpu-runs.js --device "$DEVICE" --json "$OUT/runs.jsonl")
-part tiny "accdiffusion tiny-sdxl 4x" 60 "$OUT/runs.log" "${RUN[@]}" --model test/fixtures/models/tiny-sdxl --scale 4 --steps "$STEPS"
+part tiny "accdiffusion tiny-sdxl 4x" 75 "$OUT/runs.log" "${RUN[@]}" --model test/fixtures/models/tiny-sdxl --scale 4 --steps "$STEPS" --compare-cpu
 part sdxl "bench:unet $BENCH_SDXL latent $LXL" 170 "$OUT/bench.log" "$NODE" dist/bench/unet.js --size "$BENCH_SDXL" --latent "$LXL" --batch 2 --dtypes f16,f32 --device "$DEVICE" --json "$OUT/bench.jsonl"
 part big "accdiffusion $BIG ${BIG_SIZE}x$BIG_SIZE" 170 "$OUT/runs.log" "${RUN[@]}" --model "$BIG" --width "$BIG_SIZE" --height "$BIG_SIZE" --steps "$BIG_STEPS"
 part shapes "accdiffusion shapes-xl 4x" 60 "$OUT/runs.log" "${RUN[@]}" --model models/shapes-xl --scale 4 --steps "$STEPS"
