@@ -9,6 +9,7 @@
  *
  * Usage: gpu-runs.js --model DIR|random-sdxl|random-tiny (--scale N | --width W --height H) [--steps N]
  *        [--method NAME] [--device cpu|webgpu|cuda] [--dtype f16|f32] [--threads N] [--json FILE] [--compare-cpu]
+ *        [--view-batch-size N]
  * --compare-cpu runs the same generation on the CPU provider afterwards and reports the final images' difference.
  */
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
       prompt: { type: 'string', default: 'a red circle and a blue square on a gray background' },
       json: { type: 'string' },
       'compare-cpu': { type: 'boolean', default: false },
+      'view-batch-size': { type: 'string' },
     },
   });
   const device = values.device as Device;
@@ -67,11 +69,15 @@ async function main(): Promise<void> {
     const width = values.width ? Number(values.width) : native * Number(values.scale ?? 2);
     const height = values.height ? Number(values.height) : native * Number(values.scale ?? 2);
     const steps = Number(values.steps);
+    const generateOptions = {
+      prompt: values.prompt, width, height, steps, method: values.method as Method, seed: 0,
+      ...(values['view-batch-size'] ? { viewBatchSize: Number(values['view-batch-size']) } : {}),
+    };
     // Seconds of each finished step, per stage (the first step of a stage also opens that stage's sessions).
     const stepSeconds = new Map<number, number[]>();
     stepStart = performance.now();
     const result = await pipe.generate(
-      { prompt: values.prompt, width, height, steps, method: values.method as Method, seed: 0 },
+      generateOptions,
       {
         onProgress: (e) => {
           const now = performance.now();
@@ -90,7 +96,7 @@ async function main(): Promise<void> {
     if (values['compare-cpu'] && device !== 'cpu') {
       // The same generation on the CPU provider: how far the device's final image is from it (0-255 levels).
       const cpu = await loadPipeline(model, values.threads ? { threads: Number(values.threads) } : {});
-      const ref = (await cpu.generate({ prompt: values.prompt, width, height, steps, method: values.method as Method, seed: 0 })).image.rgb;
+      const ref = (await cpu.generate(generateOptions)).image.rgb;
       await cpu.dispose();
       let maxAbs = 0;
       let sum = 0;

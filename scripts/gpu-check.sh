@@ -139,7 +139,9 @@ if [[ "$TINY" == 1 ]]; then STEPS=2; BIG=random-tiny; BIG_SIZE=512; BIG_STEPS=2;
 RUN=("$NODE" dist/bench/gpu-runs.js --device "$DEVICE" --json "$OUT/runs.jsonl")
 part tiny "accdiffusion tiny-sdxl 4x" 75 "$OUT/runs.log" "${RUN[@]}" --model test/fixtures/models/tiny-sdxl --scale 4 --steps "$STEPS" --compare-cpu
 part sdxl "bench:unet $BENCH_SDXL latent $LXL" 170 "$OUT/bench.log" "$NODE" dist/bench/unet.js --size "$BENCH_SDXL" --latent "$LXL" --batch 2 --dtypes f16,f32 --device "$DEVICE" --json "$OUT/bench.jsonl"
-part big "accdiffusion $BIG ${BIG_SIZE}x$BIG_SIZE" 170 "$OUT/runs.log" "${RUN[@]}" --model "$BIG" --width "$BIG_SIZE" --height "$BIG_SIZE" --steps "$BIG_STEPS"
+# One window per UNet call (2 rows with CFG): explicit attention holds [rows, heads, T, T] scores, 0.67 GB per row at
+# SDXL's 64x64 level, and WebGPU caps one buffer at a few GB; the default 16 windows (32 rows) would need 21 GB.
+part big "accdiffusion $BIG ${BIG_SIZE}x$BIG_SIZE" 170 "$OUT/runs.log" "${RUN[@]}" --model "$BIG" --width "$BIG_SIZE" --height "$BIG_SIZE" --steps "$BIG_STEPS" --view-batch-size 1
 part shapes "accdiffusion shapes-xl 4x" 60 "$OUT/runs.log" "${RUN[@]}" --model models/shapes-xl --scale 4 --steps "$STEPS"
 part sd15 "bench:unet $BENCH_SD15 latent $L15" 80 "$OUT/bench.log" "$NODE" dist/bench/unet.js --size "$BENCH_SD15" --latent "$L15" --batch 2 --dtypes f16,f32 --device "$DEVICE" --json "$OUT/bench.jsonl"
 # The attention form the library does not build for this device (fused MultiHeadAttention on webgpu), for its speed.
