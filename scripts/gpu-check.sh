@@ -149,6 +149,6 @@ OTHER=$([[ "$DEVICE" == webgpu ]] && echo fused || echo explicit)
 part other "bench:unet $BENCH_SDXL latent $LXL, $OTHER attention" 90 "$OUT/bench.log" "$NODE" dist/bench/unet.js --size "$BENCH_SDXL" --latent "$LXL" --batch 2 --dtypes f16 --attention "$OTHER" --device "$DEVICE" --json "$OUT/bench.jsonl"
 
 # 4. Summary: the result lines and the 50-step estimates.
-grep -hE 'GFLOP/s|UNet calls|stage [0-9]+ ' "$OUT/bench.log" "$OUT/runs.log" 2>/dev/null | grep -v 'step [0-9]*/' | tee -a "$SUMMARY"
+grep -hE 'GFLOP/s|UNet calls|stage [0-9]+ |final image' "$OUT/bench.log" "$OUT/runs.log" 2>/dev/null | grep -v 'step [0-9]*/' | tee -a "$SUMMARY"
 [[ -f "$OUT/runs.jsonl" ]] && "$NODE" dist/bench/gpu-estimate.js "$OUT/runs.jsonl" 2>&1 | tee -a "$SUMMARY"
 say "done in $(($(date +%s) - START))s"
