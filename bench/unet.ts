@@ -7,9 +7,13 @@
  * (constant-folded to float32 by onnxruntime) and weight prepacking keep.
  *
  * FLOPs per forward: 1607 GFLOP, the PyTorch reference measurement for this config and input quoted in the
- * project brief (PyTorch: 19.0 s per forward = 84.5 GFLOP/s on this machine class).
+ * project brief (PyTorch: 19.0 s per forward = 84.5 GFLOP/s on this machine class); unet-flops.ts counts 1606.5
+ * from the parameter shapes. "% of peak" uses the CPU's own vector width and FMA pipes (cpu-peak.ts).
+ *
+ * `--size sd15|sdxl|tiny-sd|tiny-sdxl [--device webgpu] ...` runs another size or device instead
+ * (unet-sizes.ts), e.g. SDXL's UNet at a 128×128 latent, batch 2, fp32 and fp16 weights.
  */
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -19,88 +23,13 @@ import { parseUNet2DConditionConfig } from '../src/models/unet-config.js';
 import { UNet2DConditionModel, bindUNetWeights, buildUNetGraph } from '../src/models/unet-2d-condition.js';
 import { openComponentWeights } from '../src/weights/component-weights.js';
 import { ortSessionOptions } from '../src/engine/session.js';
+import { cpuPeak } from './cpu-peak.js';
+import { writeRandomWeights } from './random-weights.js';
+import { SD15_UNET_CONFIG } from './unet-configs.js';
+import { runSizedBench } from './unet-sizes.js';
 
-/** runwayml/stable-diffusion-v1-5 unet/config.json. */
-const SD15_UNET_CONFIG = {
-  _class_name: 'UNet2DConditionModel',
-  _diffusers_version: '0.6.0',
-  act_fn: 'silu',
-  attention_head_dim: 8,
-  block_out_channels: [320, 640, 1280, 1280],
-  center_input_sample: false,
-  cross_attention_dim: 768,
-  down_block_types: ['CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D'],
-  downsample_padding: 1,
-  flip_sin_to_cos: true,
-  freq_shift: 0,
-  in_channels: 4,
-  layers_per_block: 2,
-  mid_block_scale_factor: 1,
-  norm_eps: 1e-5,
-  norm_num_groups: 32,
-  out_channels: 4,
-  sample_size: 64,
-  up_block_types: ['UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'],
-};
 const GFLOP_PER_FORWARD = 1607;
 const THREADS = 2;
-
-const scratchF = new Float32Array(1);
-const scratchU = new Uint32Array(scratchF.buffer);
-function toHalf(x: number): number {
-  // Weights here are small and normal; truncating conversion is enough for a memory measurement.
-  scratchF[0] = x;
-  const u = scratchU[0]!;
-  const e = ((u >>> 23) & 0xff) - 112;
-  if (e <= 0) return (u >>> 16) & 0x8000;
-  return ((u >>> 16) & 0x8000) | (e << 10) | ((u >>> 13) & 0x3ff);
-}
-
-/** Streams random weights (fan-in scaled) for every parameter into one safetensors file. */
-async function writeRandomWeights(model: UNet2DConditionModel, file: string, dtype: 'F32' | 'F16'): Promise<number> {
-  const bytesPer = dtype === 'F32' ? 4 : 2;
-  const params = [...model.namedParameters()];
-  const header: Record<string, unknown> = {};
-  let offset = 0;
-  for (const [key, p] of params) {
-    const n = p.shape.reduce((a, b) => a * b, 1);
-    header[key] = { dtype, shape: p.shape, data_offsets: [offset, offset + n * bytesPer] };
-    offset += n * bytesPer;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const fd = openSync(file, 'w');
-  try {
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(BigInt(json.length));
-    writeSync(fd, len);
-    writeSync(fd, Buffer.from(json, 'utf8'));
-    let s = 0x9e3779b9;
-    for (const [key, p] of params) {
-      const n = p.shape.reduce((a, b) => a * b, 1);
-      const isNormWeight = /norm\d?\.weight$|norm_out\.weight$|\.norm\.weight$/.test(key);
-      const isBias = key.endsWith('bias') || /norm\d?\.bias$/.test(key);
-      const fanIn = p.shape.slice(1).reduce((a, b) => a * b, 1);
-      const amp = isBias ? 0.1 : isNormWeight ? 0.1 : Math.sqrt(3 / fanIn);
-      const data = new Float32Array(n);
-      for (let i = 0; i < n; i++) {
-        s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
-        data[i] = (isNormWeight ? 1 : 0) + amp * (((s >>> 0) / 4294967296) * 2 - 1);
-      }
-      let out: Float32Array | Uint16Array = data;
-      if (dtype === 'F16') {
-        out = new Uint16Array(n);
-        for (let i = 0; i < n; i++) out[i] = toHalf(data[i]!);
-      }
-      writeSync(fd, new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
-      // Yield between tensors so Ctrl-C / SIGTERM reach the cleanup handler.
-      await new Promise((r) => setImmediate(r));
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return offset;
-}
 
 function rssGiB(): string {
   return (process.memoryUsage().rss / 2 ** 30).toFixed(2);
@@ -111,11 +40,10 @@ function peakGiB(): string {
   return m ? (Number(m[1]) / 2 ** 20).toFixed(2) : '?';
 }
 
-function cpuPeakGflops(): { mhz: number; peak: number } {
-  // Zen 3 / AVX2: two 256-bit FMA pipes = 32 fp32 FLOP per cycle per core.
-  const m = /cpu MHz\s*:\s*([\d.]+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-  const mhz = m ? Number(m[1]) : 0;
-  return { mhz, peak: (THREADS * 32 * mhz) / 1000 };
+/** fp32 peak of THREADS cores from /proc/cpuinfo (bench/cpu-peak.ts); peak undefined when unknown. */
+function cpuPeakGflops(): { peak: number | undefined; description: string } {
+  const p = cpuPeak(readFileSync('/proc/cpuinfo', 'utf8'), THREADS);
+  return { peak: p.peakGflops, description: p.description };
 }
 
 interface Variant {
@@ -258,12 +186,17 @@ async function main(): Promise<void> {
     console.log(`${model.parameterCount()} parameters`);
     return;
   }
+  if (args.includes('--size')) {
+    // Another model size and/or device (bench/unet-sizes.ts), e.g. `--size sdxl --device webgpu`.
+    await runSizedBench(args);
+    return;
+  }
   if (args[0] === '--memory-child') {
     await memoryCheck(args[1]!, args[2] === 'prepack', Number(args[3]));
     return;
   }
-  const { mhz, peak } = cpuPeakGflops();
-  console.log(`SD1.5 UNet, latent 64x64, batch 2, ${THREADS} threads; onnxruntime-node ${ort.env.versions.common}; CPU ${mhz} MHz, fp32 peak ≈ ${peak.toFixed(0)} GFLOP/s (AVX2 FMA)`);
+  const { description } = cpuPeakGflops();
+  console.log(`SD1.5 UNet, latent 64x64, batch 2, ${THREADS} threads; onnxruntime-node ${ort.env.versions.common}; CPU: ${description}`);
   console.log(`FLOPs: ${GFLOP_PER_FORWARD} GFLOP per forward (PyTorch reference measurement, project brief; PyTorch: 19.0 s = 84.5 GFLOP/s)`);
   const root = mkdtempSync(join(tmpdir(), 'acc-bench-unet-'));
   const cleanup = (): void => rmSync(root, { recursive: true, force: true });

@@ -79,6 +79,16 @@ export function probeDevice(device: Device): Promise<string | undefined> {
   return p;
 }
 
+/**
+ * Whether onnxruntime's fused MultiHeadAttention (com.microsoft) matches PyTorch's attention on `device`.
+ * Its WebGPU kernel does not: max abs diff 1.2e-2 on the tiny-sd UNet and 2.2e-3 on its VAE decoder against
+ * diffusers, where MatMul-Softmax-MatMul attention on the same provider stays at 5e-6 (docs/gpu.md, measured
+ * through Mesa's software Vulkan). Graphs for such a device are built with explicit attention.
+ */
+export function fusedAttentionAccurate(device: Device | undefined): boolean {
+  return device !== 'webgpu';
+}
+
 /** Devices that really work on this machine. */
 export async function availableDevices(): Promise<Device[]> {
   const ok: Device[] = [];
