@@ -38,7 +38,9 @@ const ALIASES: Record<string, SchedulerName> = {
   eulera: 'euler-a', eulerancestral: 'euler-a', eulerancestraldiscrete: 'euler-a', eulerancestraldiscretescheduler: 'euler-a',
   dpmpp2m: 'dpmpp-2m', dpm2m: 'dpmpp-2m', dpmsolvermultistep: 'dpmpp-2m', dpmsolvermultistepscheduler: 'dpmpp-2m',
   dpmpp2mkarras: 'dpmpp-2m-karras', dpm2mkarras: 'dpmpp-2m-karras',
-  unipc: 'unipc', unipcmultistep: 'unipc', unipcmultistepscheduler: 'unipc',
+  unipc: 'unipc', unipcbh2: 'unipc', unipcmultistep: 'unipc', unipcmultistepscheduler: 'unipc',
+  // InvokeAI / k-diffusion spellings
+  keuler: 'euler', keulera: 'euler-a', kdpmpp2m: 'dpmpp-2m', dpmpp2mk: 'dpmpp-2m-karras', kdpmpp2mkarras: 'dpmpp-2m-karras',
 };
 
 const squash = (s: string) => s.toLowerCase().replace(/[\s+_\-]/g, '');

@@ -143,3 +143,26 @@ test('set_timesteps tables of every spacing, Karras and final-σ variant (timest
   }
   assert.ok(checked >= 60, `${checked} tables`);
 });
+
+test('add_noise of the new schedulers: α_t·x0 + σ_t·ε (DPM, UniPC) and x0 + σ·ε (Euler a), by timestep as diffusers looks it up', () => {
+  const x = slice('dpmpp_2m_n10.sample_in', 0);
+  const e = slice('dpmpp_2m_n10.model_output', 0);
+  const karras = schedulerOf({ ...json.base_config, _class_name: 'DPMSolverMultistepScheduler', use_karras_sigmas: true }) as DPMSolverMultistepScheduler;
+  karras.setTimesteps(50);
+  // …, 2, 1, 1, 0: timestep 1 occurs at indices 47 and 48; diffusers takes the second
+  assert.deepEqual(karras.timesteps.slice(46), [2, 1, 1, 0]);
+  for (const s of [karras, schedulerOf({ ...json.base_config, _class_name: 'UniPCMultistepScheduler' })]) {
+    if (s !== karras) s.setTimesteps(10);
+    for (const [t, idx] of (s === karras ? [[999, 0], [1, 48], [0, 49]] : [[901, 0], [91, 9]]) as Array<[number, number]>) {
+      const sigma = (s as unknown as { sigmas: Float32Array }).sigmas[idx]!;
+      const alpha = 1 / Math.sqrt(sigma * sigma + 1);
+      const got = s.addNoise(x, e, t);
+      const want = x.data.map((v, k) => alpha * v + sigma * alpha * e.data[k]!);
+      assert.ok(maxAbsDiff(got, want) <= 1e-5, `${s.kind} t=${t}`);
+    }
+  }
+  const a = schedulerOf({ ...json.base_config, _class_name: 'EulerAncestralDiscreteScheduler' });
+  a.setTimesteps(10);
+  const sigma = (a as EulerAncestralDiscreteScheduler).sigmas[3]!;
+  assert.ok(maxAbsDiff(a.addNoise(x, e, a.timesteps[3]!), x.data.map((v, k) => v + sigma * e.data[k]!)) <= 1e-5);
+});
