@@ -7,7 +7,8 @@
 import { CommanderError, type Command } from 'commander';
 import { basename } from 'node:path';
 import { OptionsError } from '../errors.js';
-import { METHODS, SCHEDULERS, type GenerateOptions, type Method } from '../pipeline/options.js';
+import { METHODS, type GenerateOptions, type Method } from '../pipeline/options.js';
+import { parseSchedulerName, schedulerHelp } from '../schedulers/names.js';
 import type { Device } from '../engine/providers.js';
 import { anyNumber, fail, inputFile, nonNegative, oneOf, outputDir, outputFile, parseNumber, positiveInt } from './arg-values.js';
 import { buildProgram, CLI_DEVICES, DEFAULT_SCALE, DEFAULT_SEED, type RawGenerateOptions, type RawInfoOptions } from './flags.js';
@@ -158,7 +159,7 @@ function toGenerate(o: RawGenerateOptions, cmd: Command, cwd: string, upscale = 
     guidance: anyNumber('--guidance', str('guidance')),
     multiGuidance: anyNumber('--multi-guidance', str('multiGuidance')),
     guidanceRescale,
-    scheduler: oneOf('--scheduler', str('scheduler'), SCHEDULERS),
+    scheduler: str('scheduler') === undefined ? undefined : parseSchedulerName(str('scheduler')!),
     seed,
     c: nonNegative('--c', str('c')),
     stride: positiveInt('--stride', str('stride')),
@@ -207,6 +208,12 @@ function toInfo(opts: RawInfoOptions, cwd: string): InfoCommand {
   return { command: 'info', model: opts.model ?? defaultModelPath(), modelFiles: modelFileFlags(opts as unknown as RawGenerateOptions, cwd), image, json: opts.json };
 }
 
+/** `generate … --scheduler help` (before --prompt is required): list the schedulers instead. */
+function asksSchedulerHelp(argv: readonly string[]): boolean {
+  if (argv[0] !== 'generate') return false;
+  return argv.some((a, i) => (a === '--scheduler' && argv[i + 1] === 'help') || a === '--scheduler=help');
+}
+
 const MISSING_COMMAND = 'missing command: use "accdiffusion generate --prompt ..." or "accdiffusion info" (see --help)';
 
 /**
@@ -216,6 +223,10 @@ const MISSING_COMMAND = 'missing command: use "accdiffusion generate --prompt ..
 export function parseArgs(argv: readonly string[], io: ParseIo = {}): ParsedCommand {
   const result: { value?: ParsedCommand } = {};
   const cwd = io.cwd ?? process.cwd();
+  if (asksSchedulerHelp(argv)) {
+    (io.writeOut ?? ((s: string) => process.stdout.write(s)))(schedulerHelp());
+    return { command: 'shown' };
+  }
   const program = buildProgram(io.writeOut, {
     generate: (opts, cmd) => {
       result.value = toGenerate(opts, cmd, cwd);

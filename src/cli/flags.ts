@@ -105,7 +105,7 @@ function addGenerationFlags(cmd: Command, scaleHelp: string): Command {
     .option('--guidance <x>', 'CFG scale of the native pass and dilated branch (default 7.5)')
     .option('--multi-guidance <x>', 'CFG scale of the patch branch (default 7.5)')
     .option('--guidance-rescale <x>', 'diffusers guidance_rescale in [0, 1] (default 0)')
-    .option('--scheduler <name>', `${SCHEDULERS.join(' or ')} (default: the model's scheduler)`)
+    .option('--scheduler <name>', `${SCHEDULERS.join(', ')} or an A1111/diffusers name; "help" lists them (default: the model's scheduler)`)
     .option('--seed <n>', `random seed (default ${DEFAULT_SEED})`)
     .option('--c <x>', 'attention-ratio threshold of patch prompts (default 0.3)')
     .option('--stride <cells>', 'window stride in latent cells of demofusion/multidiffusion and of accdiffusion with --no-patch-prompts (default: half the native latent size; patch-prompt windows always use half)')

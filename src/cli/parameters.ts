@@ -5,6 +5,7 @@
  * A1111 knows come first under its names; AccDiffusion's own parameters follow.
  */
 import type { ResolvedOptions } from '../pipeline/options.js';
+import { findSchedulerName, SCHEDULER_CHOICES } from '../schedulers/names.js';
 
 /** Options as a report holds them. */
 export type ReportedOptions = Omit<ResolvedOptions, 'initLatents'>;
@@ -16,9 +17,11 @@ function quote(v: string): string {
 
 /** A1111's sampler names for our schedulers; the model's own scheduler class otherwise. */
 export function samplerName(scheduler: string | undefined, modelSchedulerClass?: string): string {
-  const s = scheduler ?? (modelSchedulerClass === 'DDIMScheduler' ? 'ddim' : modelSchedulerClass === 'EulerDiscreteScheduler' ? 'euler' : undefined);
-  if (s === 'euler') return 'Euler';
-  if (s === 'ddim') return 'DDIM';
+  const s = scheduler !== undefined ? findSchedulerName(scheduler) : undefined;
+  if (s) return SCHEDULER_CHOICES[s].a1111;
+  // The model's own class: its A1111 name when the class alone decides it (not DPMSolverMultistep, whose Karras flag is in the config).
+  const own = modelSchedulerClass === 'DPMSolverMultistepScheduler' ? undefined : modelSchedulerClass && findSchedulerName(modelSchedulerClass);
+  if (own) return SCHEDULER_CHOICES[own].a1111;
   return modelSchedulerClass ?? 'default';
 }
 

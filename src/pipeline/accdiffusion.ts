@@ -41,7 +41,7 @@ import { getViews, mdViews, type RandInt, type View } from './views.js';
 
 /** The random streams of a run (injectable for replay tests). */
 export interface RandomStreams {
-  /** Initial latents of the first pass (diffusers' `generator`). */
+  /** Initial latents of the first pass and Euler a's step noise (diffusers' `generator`). */
   readonly latents: RandomSource;
   /** Stage noise and window-interaction permutations (the reference's global torch RNG). */
   readonly global: RandomSource;
@@ -60,15 +60,18 @@ export interface RandomStreams {
 export function seededStreams(seed: number): RandomStreams {
   const global = new TorchGenerator(seed);
   const jitter = new TorchGenerator(seed + 1);
+  const latents = new TorchGenerator(seed);
   return {
-    latents: new TorchGenerator(seed),
+    latents,
     global,
     jitter: (lo, hi) => jitter.randint(lo, hi),
-    snapshot: () => ({ global: global.getState(), jitter: jitter.getState() }),
+    // latents moves on after the first draw only with Euler a, whose steps draw from it.
+    snapshot: () => ({ global: global.getState(), jitter: jitter.getState(), latents: latents.getState() }),
     restore: (state) => {
-      const st = state as { global: TorchGeneratorState; jitter: TorchGeneratorState };
+      const st = state as { global: TorchGeneratorState; jitter: TorchGeneratorState; latents?: TorchGeneratorState };
       global.setState(st.global);
       jitter.setState(st.jitter);
+      if (st.latents) latents.setState(st.latents);
     },
   };
 }
@@ -117,7 +120,7 @@ export async function generate(components: Components, options: GenerateOptions,
   const done = resumed?.state.stage ?? 0;
 
   // 2. scheduler and conditioning
-  const scheduler = createScheduler(components.schedulerConfig, o.scheduler);
+  const scheduler = createScheduler(components.schedulerConfig, o.scheduler, undefined, { generator: random.latents });
   scheduler.setTimesteps(o.steps);
   const tEncode = now();
   // The capturing UNet of the AccDiffusion native pass is a separate session; load the plain one after it so

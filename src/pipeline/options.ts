@@ -3,14 +3,16 @@
  * (spec §8.1, "full AccDiffusion" README flags), and their validation into ResolvedOptions.
  */
 import { OptionsError } from '../errors.js';
+import { findSchedulerName, SCHEDULER_NAMES, type SchedulerName } from '../schedulers/names.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { RgbImage } from './result.js';
 
 export const METHODS = ['accdiffusion', 'demofusion', 'multidiffusion', 'direct', 'attn-sf', 'scalecrafter'] as const;
 export type Method = (typeof METHODS)[number];
 
-export const SCHEDULERS = ['ddim', 'euler'] as const;
-export type SchedulerName = (typeof SCHEDULERS)[number];
+/** The `scheduler` choices (src/schedulers/names.ts; A1111/ComfyUI names and diffusers class names are aliases). */
+export const SCHEDULERS = SCHEDULER_NAMES;
+export type { SchedulerName };
 
 /** The reference CLI's negative prompt (accdiffusion_sdxl.py). */
 export const REFERENCE_NEGATIVE_PROMPT = 'blurry, ugly, duplicate, poorly drawn, deformed, mosaic';
@@ -33,8 +35,8 @@ export interface GenerateOptions {
   /** diffusers guidance_rescale (default 0: off). */
   readonly guidanceRescale?: number;
   readonly seed?: number;
-  /** Scheduler override; default: the model's scheduler_config.json. */
-  readonly scheduler?: SchedulerName;
+  /** Scheduler override (a SchedulerName or one of its aliases, e.g. "DPM++ 2M Karras"); default: the model's scheduler_config.json. */
+  readonly scheduler?: SchedulerName | (string & {});
   /** Ratio threshold for a word to enter a patch prompt (default 0.3). */
   readonly c?: number;
   /**
@@ -122,8 +124,8 @@ export function resolveOptions(o: GenerateOptions, nativeLatent: number): Resolv
   }
   const steps = o.steps ?? 50;
   check(Number.isInteger(steps) && steps > 0, `steps must be a positive integer, got ${steps}`);
-  const scheduler = o.scheduler;
-  check(scheduler === undefined || (SCHEDULERS as readonly string[]).includes(scheduler), `unknown scheduler "${scheduler}" (choose ${SCHEDULERS.join(', ')})`);
+  const scheduler = o.scheduler === undefined ? undefined : findSchedulerName(String(o.scheduler));
+  check(o.scheduler === undefined || scheduler !== undefined, `unknown scheduler "${o.scheduler}" (choose ${SCHEDULERS.join(', ')})`);
   const num = (name: string, v: number | undefined, def: number, ok: (x: number) => boolean, what: string): number => {
     const x = v ?? def;
     check(typeof x === 'number' && Number.isFinite(x) && ok(x), `${name} must be ${what}, got ${x}`);

@@ -1,18 +1,14 @@
 /**
- * The model-input divisor of a step, √(σ²+1) for Euler (1 for DDIM), including the reference code's
+ * The model-input divisor of a step (the scheduler's own: √(σ²+1) for the Euler family, 1 for the others), including the reference code's
  * scheduler-index quirk (spec §9 B1) for `--reference-compat` replays: there, the first patch batch of
  * a stage's first step sees σ = 0 (the index left at N by the previous phase), and every later batch of
  * step i is scaled with σ_{i+1}; the scheduler step itself always uses σ_i.
  */
-import { EulerDiscreteScheduler } from '../schedulers/euler-discrete.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
 
-/** √(σ_k² + 1) in float32 like EulerDiscreteScheduler.scale_model_input; k = N gives σ = 0. */
+/** The scheduler's own scale_model_input divisor at step index k (k = N: after the last step). */
 export function inputDivisorAt(scheduler: Scheduler, k: number): number {
-  if (!(scheduler instanceof EulerDiscreteScheduler)) return 1;
-  const f = Math.fround;
-  const sigma = scheduler.sigmaAt(k);
-  return f(Math.sqrt(f(f(sigma * sigma) + 1)));
+  return scheduler.inputDivisor(k);
 }
 
 /** Divisors for the patch and dilated batches of step i (0-based). */

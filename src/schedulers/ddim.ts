@@ -80,6 +80,11 @@ export class DDIMScheduler implements Scheduler {
     return sample;
   }
 
+  /** DDIM scales no input: always 1. */
+  inputDivisor(_stepIndex: number): number {
+    return 1;
+  }
+
   private alphaAt(t: number): number {
     if (!Number.isInteger(t) || t >= this.alphasCumprod.length) throw new RangeError(`DDIM: timestep ${t} outside [0, ${this.alphasCumprod.length})`);
     return t >= 0 ? this.alphasCumprod[t]! : this.finalAlphaCumprod;

@@ -58,6 +58,9 @@ export class EulerDiscreteScheduler implements Scheduler {
     if (this.config.timestepType === 'continuous' && this.config.predictionType === 'v_prediction') {
       throw new RangeError('EulerDiscreteScheduler: continuous v-prediction timesteps are not supported');
     }
+    if (config.useKarrasSigmas) {
+      throw new RangeError('EulerDiscreteScheduler: use_karras_sigmas must be false (Karras sigmas are not supported with Euler; use dpmpp-2m-karras)');
+    }
     if (this.config.predictionType === 'sample') {
       throw new RangeError('EulerDiscreteScheduler: prediction_type "sample" is not supported');
     }
@@ -135,6 +138,12 @@ export class EulerDiscreteScheduler implements Scheduler {
     this.sigmaAt(stepIndex);
     if (stepIndex >= this.ts.length) throw new RangeError(`EulerDiscreteScheduler: step index ${stepIndex} is past the last step`);
     return stepIndex;
+  }
+
+  /** √(σ_k² + 1) in float32 (k = timesteps.length: σ = 0, so 1). */
+  inputDivisor(stepIndex: number): number {
+    const sigma = this.sigmaAt(stepIndex);
+    return f(Math.sqrt(f(f(sigma * sigma) + 1)));
   }
 
   /** x / √(σ² + 1), the variance-preserving model input. */

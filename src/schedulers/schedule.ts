@@ -41,6 +41,19 @@ export interface SchedulerConfig {
   readonly interpolationType?: 'linear' | 'log_linear';
   readonly useKarrasSigmas?: boolean;
   readonly timestepType?: 'discrete' | 'continuous';
+  // DPMSolverMultistep / UniPCMultistep (see multistep-config.ts for what each accepts)
+  readonly solverOrder?: number;
+  readonly algorithmType?: string;
+  readonly solverType?: string;
+  readonly lowerOrderFinal?: boolean;
+  readonly eulerAtFinal?: boolean;
+  readonly finalSigmasType?: 'zero' | 'sigma_min';
+  readonly lambdaMinClipped?: number;
+  readonly varianceType?: string | null;
+  readonly useLuLambdas?: boolean;
+  readonly predictX0?: boolean;
+  readonly disableCorrector?: readonly number[];
+  readonly solverP?: unknown;
 }
 
 /** Largest num_train_timesteps accepted. */
@@ -104,9 +117,10 @@ export function parseSchedulerConfig(json: unknown, file: string): SchedulerConf
   out.thresholding = bool('thresholding');
   if (out.thresholding) bad('thresholding', 'false (dynamic thresholding is not supported)');
   out.interpolationType = oneOf('interpolation_type', ['linear', 'log_linear'] as const);
+  // Karras sigmas: DPMSolverMultistep and UniPCMultistep honour them; EulerDiscrete refuses them when built.
   out.useKarrasSigmas = bool('use_karras_sigmas');
-  if (out.useKarrasSigmas) bad('use_karras_sigmas', 'false (Karras sigmas are not supported)');
   out.timestepType = oneOf('timestep_type', ['discrete', 'continuous'] as const);
+  parseMultistepKeys(o, out, bad);
   if (out.stepsOffset !== undefined && out.stepsOffset >= (out.numTrainTimesteps ?? 1000)) {
     bad('steps_offset', `less than num_train_timesteps (${out.numTrainTimesteps ?? 1000})`);
   }
@@ -118,6 +132,48 @@ export function parseSchedulerConfig(json: unknown, file: string): SchedulerConf
   }
   for (const k of Object.keys(out) as (keyof SchedulerConfig)[]) if (out[k] === undefined) delete out[k];
   return out;
+}
+
+/** The multistep solvers' keys (diffusers writes lambda_min_clipped = -inf as the string "-inf" or null-free JSON). */
+function parseMultistepKeys(o: Record<string, unknown>, out: Mutable<SchedulerConfig>, bad: (key: string, want: string) => never): void {
+  const has = (key: string) => o[key] !== undefined && o[key] !== null;
+  const str = (key: string): string | undefined => {
+    if (!has(key)) return undefined;
+    if (typeof o[key] !== 'string') bad(key, 'a string');
+    return o[key] as string;
+  };
+  const bool = (key: string): boolean | undefined => {
+    if (!has(key)) return undefined;
+    if (typeof o[key] !== 'boolean') bad(key, 'true or false');
+    return o[key] as boolean;
+  };
+  if (has('solver_order')) {
+    const v = o.solver_order;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 3) bad('solver_order', '1, 2 or 3');
+    out.solverOrder = v as number;
+  }
+  out.algorithmType = str('algorithm_type');
+  out.solverType = str('solver_type');
+  out.lowerOrderFinal = bool('lower_order_final');
+  out.eulerAtFinal = bool('euler_at_final');
+  const fst = str('final_sigmas_type');
+  if (fst !== undefined && fst !== 'zero' && fst !== 'sigma_min') bad('final_sigmas_type', 'one of "zero", "sigma_min"');
+  out.finalSigmasType = fst as 'zero' | 'sigma_min' | undefined;
+  if (has('lambda_min_clipped')) {
+    const v = o.lambda_min_clipped;
+    const n = v === '-inf' ? -Infinity : v;
+    if (typeof n !== 'number' || Number.isNaN(n)) bad('lambda_min_clipped', 'a number or "-inf"');
+    out.lambdaMinClipped = n as number;
+  }
+  out.varianceType = str('variance_type');
+  out.useLuLambdas = bool('use_lu_lambdas');
+  out.predictX0 = bool('predict_x0');
+  if (has('disable_corrector')) {
+    const v = o.disable_corrector;
+    if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x) && x >= 0)) bad('disable_corrector', 'a list of step indices');
+    out.disableCorrector = v as number[];
+  }
+  if (has('solver_p')) out.solverP = o.solver_p;
 }
 
 /** Reads and validates <model>/scheduler/scheduler_config.json. */
@@ -229,7 +285,7 @@ export function roundHalfEven(x: number): number {
 }
 
 /** numpy.linspace(start, stop, num) in float64 (the last value is exactly stop). */
-function linspaceF64(start: number, stop: number, num: number): number[] {
+export function linspaceF64(start: number, stop: number, num: number): number[] {
   if (num === 1) return [start];
   const step = (stop - start) / (num - 1);
   const out: number[] = [];

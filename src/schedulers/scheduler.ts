@@ -4,7 +4,14 @@
  * functions of their arguments: the step index is passed in or looked up from the timestep like
  * diffusers' `index_for_timestep`, never kept as a hidden counter.
  */
+import type { RandomSource } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
+
+/**
+ * The scheduler classes: DDIMScheduler, EulerDiscreteScheduler, EulerAncestralDiscreteScheduler,
+ * DPMSolverMultistepScheduler (dpmsolver++) and UniPCMultistepScheduler.
+ */
+export type SchedulerClassKind = 'ddim' | 'euler' | 'euler-a' | 'dpmsolver++' | 'unipc';
 
 export interface StepOptions {
   /** Index into `timesteps` of this step; looked up from the timestep when omitted. (Euler) */
@@ -20,8 +27,17 @@ export interface StepOptions {
   readonly sTmin?: number;
   readonly sTmax?: number;
   readonly sNoise?: number;
-  /** Euler noise used only when churn is active. */
+  /** Euler: noise used only when churn is active. Euler a: the step's noise (else drawn from the scheduler's generator). */
   readonly noise?: Tensor;
+}
+
+/** What a scheduler takes besides its config. */
+export interface SchedulerExtras {
+  /**
+   * The pipeline's generator (diffusers' `generator` passed to `step`): Euler a draws one randn of the
+   * sample's shape from it at every step, after whatever the pipeline drew before.
+   */
+  readonly generator?: RandomSource;
 }
 
 export interface StepResult {
@@ -29,8 +45,13 @@ export interface StepResult {
   readonly predOriginalSample: Tensor;
 }
 
+/**
+ * A scheduler. The multistep solvers (DPM++ 2M, UniPC) keep the data predictions of earlier steps: their
+ * `step(…, { stepIndex: i })` must be called once per denoising step, in order, starting from 0 (step 0
+ * starts a new history, so each stage of a progressive method has its own).
+ */
 export interface Scheduler {
-  readonly kind: 'ddim' | 'euler';
+  readonly kind: SchedulerClassKind;
   /** Training ᾱ_t (float32, length num_train_timesteps). */
   readonly alphasCumprod: Float32Array;
   /** Inference timesteps, descending; empty until setTimesteps. */
@@ -40,6 +61,11 @@ export interface Scheduler {
   readonly initNoiseSigma: number;
   setTimesteps(numInferenceSteps: number): void;
   scaleModelInput(sample: Tensor, timestep: number, stepIndex?: number): Tensor;
+  /**
+   * The divisor scale_model_input applies at step index k ∈ [0, timesteps.length]: √(σ_k²+1) in float32
+   * for the Euler family (k = timesteps.length gives σ = 0, so 1), 1 for the others.
+   */
+  inputDivisor(stepIndex: number): number;
   step(modelOutput: Tensor, timestep: number, sample: Tensor, options?: StepOptions): StepResult;
   addNoise(original: Tensor, noise: Tensor, timestep: number): Tensor;
 }

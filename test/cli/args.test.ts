@@ -92,7 +92,7 @@ test('invalid values each give one clear OptionsError line', () => {
   rejects(g('--width', '1024'), /^give both --width and --height/);
   rejects(g('--width', '1024', '--height', '1024', '--scale', '2'), /^give either --scale or --width\/--height/);
   rejects(g('--method', 'magic'), /^unknown method "magic" \(choose accdiffusion, demofusion, multidiffusion, direct/);
-  rejects(g('--scheduler', 'dpm'), /^unknown scheduler "dpm" \(choose ddim, euler\)$/);
+  rejects(g('--scheduler', 'dpm'), /^unknown scheduler "dpm" \(choose ddim, euler, euler-a, dpmpp-2m, dpmpp-2m-karras, unipc; "--scheduler help" lists them\)$/);
   rejects(g('--device', 'tpu'), /^unknown device "tpu" \(choose cpu, cuda, webgpu\)$/);
   rejects(g('--quiet', '--json'), /^give either --quiet or --json/);
   rejects(g('--resume'), /^--resume needs --state-dir$/);

@@ -89,13 +89,14 @@ test('bad configs raise ConfigError naming file, field and value', () => {
     [{ clip_sample: 'no' }, /clip_sample must be true or false, got "no"/],
     [{ timestep_spacing: 'even' }, /timestep_spacing .*"even"/],
     [{ prediction_type: 'x0' }, /prediction_type .*"x0"/],
-    [{ use_karras_sigmas: true }, /use_karras_sigmas/],
     [{ thresholding: true }, /thresholding/],
     [{ beta_start: 0.02, beta_end: 0.01 }, /beta_end/],
   ];
   for (const [cfg, re] of cases) assert.throws(() => parseSchedulerConfig(cfg, 'cfg.json'), (e: unknown) => e instanceof ConfigError && re.test(e.message), JSON.stringify(cfg));
   assert.throws(() => parseSchedulerConfig([], 'cfg.json'), ConfigError);
   assert.throws(() => createScheduler(parseSchedulerConfig({ _class_name: 'PNDMScheduler' }, 'cfg.json')), /PNDMScheduler/);
+  // Karras sigmas parse (DPM++ and UniPC use them) but EulerDiscrete refuses them when built.
+  assert.throws(() => createScheduler(parseSchedulerConfig({ _class_name: 'EulerDiscreteScheduler', use_karras_sigmas: true }, 'cfg.json'), undefined, 'cfg.json'), (e: unknown) => e instanceof ConfigError && /cfg\.json: .*use_karras_sigmas/.test(e.message));
   assert.throws(() => readSchedulerConfig('/nonexistent/scheduler_config.json'), ConfigError);
 });
 
