@@ -121,7 +121,10 @@ export async function generate(components: Components, options: GenerateOptions,
   const plainUnet = ownUNet && done === 0 ? undefined : await components.plainUNet();
   const plainCallsAtStart = plainUnet?.calls ?? 0;
   const textTime = components.folder.hasTextTimeEmbedding;
-  const condCtx: ConditionContext = { encoder: components.promptEncoder, negativePrompt: o.negativePrompt, textTime, targetHeight: o.height, targetWidth: o.width };
+  // diffusers' do_classifier_free_guidance: guidance_scale > 1 decides for every branch (the reference
+  // pipelines decide the patch branch by guidance_scale too; multi_guidance_scale only scales it).
+  const classifierFreeGuidance = o.guidance > 1;
+  const condCtx: ConditionContext = { encoder: components.promptEncoder, negativePrompt: o.negativePrompt, classifierFreeGuidance, textTime, targetHeight: o.height, targetWidth: o.width };
   const [fullCondition] = await guidedConditions(condCtx, [o.prompt], [[0, 0]]);
   const encodeSeconds = now() - tEncode;
 
