@@ -41,7 +41,7 @@ export function formatParameters(p: ParametersInput): string {
     ['Steps', o.steps],
     ['Sampler', samplerName(o.scheduler, p.modelSchedulerClass)],
     ['CFG scale', o.guidance],
-    ['Seed', o.seed],
+    ['Seed', String(o.seed)],
     ['Size', `${o.width}x${o.height}`],
     ['Model', p.model],
     ['Method', o.method],

@@ -33,6 +33,7 @@ import { decodeToImage } from './tiled-decode.js';
 import type { UNetRunner } from './unet-runner.js';
 import { assertFinite, runUpscaleStage, type PatchWindows } from './upscale-stage.js';
 import { getViews, mdViews, type RandInt, type View } from './views.js';
+import { bigintAsString, nextSeed, type Seed } from '../tensor/seed.js';
 
 /** The random streams of a run (injectable for replay tests). */
 export interface RandomStreams {
@@ -52,9 +53,10 @@ export interface RandomStreams {
  * diffusers' generator and the global RNG); the jitter has its own stream (the reference's Python
  * `random` cannot be reproduced).
  */
-export function seededStreams(seed: number): RandomStreams {
+export function seededStreams(seed: Seed): RandomStreams {
   const global = new TorchGenerator(seed);
-  const jitter = new TorchGenerator(seed + 1);
+  // seed + 1 as a uint64 (wraps at 2^64 − 1; no overflow past 2^53)
+  const jitter = new TorchGenerator(nextSeed(seed));
   return {
     latents: new TorchGenerator(seed),
     global,
@@ -104,7 +106,7 @@ export async function generate(components: Components, options: GenerateOptions,
 
   // 1. checkpoints: a resumed run skips every stage that finished before
   const { initLatents, ...keyOptions } = o;
-  const checkpoints = ctx.stateDir ? new CheckpointDir(ctx.stateDir, JSON.stringify({ model: folder.path, options: keyOptions, init: initLatents ? Array.from(initLatents.data.subarray(0, 16)) : null })) : undefined;
+  const checkpoints = ctx.stateDir ? new CheckpointDir(ctx.stateDir, JSON.stringify({ model: folder.path, options: keyOptions, init: initLatents ? Array.from(initLatents.data.subarray(0, 16)) : null }, bigintAsString)) : undefined;
   if (checkpoints && !random.snapshot) throw new OptionsError('checkpoints need seeded random streams');
   const resumed = ctx.resume && checkpoints ? checkpoints.load() : undefined;
   if (resumed) random.restore!(resumed.state.streams);
