@@ -18,6 +18,7 @@ import { checkStagesDir, writeOutputs } from './outputs.js';
 import { formatParameters, parseParameters } from './parameters.js';
 import { readPngTextEntry } from './png-text.js';
 import { createProgressRenderer, type ProgressRenderer } from './progress.js';
+import { parsePythonJson } from '../weights/python-json.js';
 
 /** The pipeline factory the CLI calls (src/pipeline/pipeline.ts exports it as `loadPipeline`). */
 export type LoadPipelineFn = (modelSpec: string, options: LoadOptions) => Promise<Pipeline>;
@@ -70,7 +71,7 @@ export function readInitLatents(file: string): Tensor {
 
 function schedulerClass(folder: string): string | undefined {
   try {
-    const cfg = JSON.parse(readFileSync(join(folder, 'scheduler', 'scheduler_config.json'), 'utf8')) as { _class_name?: unknown };
+    const cfg = parsePythonJson(readFileSync(join(folder, 'scheduler', 'scheduler_config.json'), 'utf8')) as { _class_name?: unknown };
     return typeof cfg._class_name === 'string' ? cfg._class_name : undefined;
   } catch {
     return undefined;

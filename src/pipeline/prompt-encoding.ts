@@ -19,6 +19,7 @@ import { ModelSession, type Feed } from '../engine/session.js';
 import { buildCLIPTextGraph, loadCLIPTextModel, type CLIPTextOutputName } from '../models/clip-text-model.js';
 import { type Tensor, tensor } from '../tensor/tensor.js';
 import { CLIPTokenizer } from '../tokenizers/clip-tokenizer.js';
+import { parsePythonJson } from '../weights/python-json.js';
 
 /** What one text encoder contributes. */
 export interface TextEncoderRole {
@@ -307,7 +308,7 @@ export async function createPromptEncoder(modelDir: string, options: CreatePromp
   const file = join(modelDir, 'model_index.json');
   let modelIndex: unknown;
   try {
-    modelIndex = JSON.parse(readTextFile(file));
+    modelIndex = parsePythonJson(readTextFile(file));
   } catch (e) {
     throw new ConfigError(`${file}: cannot read model_index.json (${(e as Error).message})`);
   }

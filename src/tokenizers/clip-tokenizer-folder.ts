@@ -9,6 +9,7 @@ import { TokenizerError, describeValue } from '../errors.js';
 import { readTextFile } from '../weights/read-text-file.js';
 import type { AddedToken } from './added-tokens.js';
 import { PY_SPLIT, PY_STRIP } from './clip-text.js';
+import { parsePythonJson } from '../weights/python-json.js';
 
 /** Largest model_max_length accepted (CLIP text encoders have 77 positions; this leaves wide room). */
 export const MAX_MODEL_MAX_LENGTH = 65536;
@@ -44,7 +45,7 @@ function readJsonObject(file: string, required: boolean): Record<string, unknown
   if (text === undefined) return undefined;
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parsePythonJson(text);
   } catch (e) {
     fail(file, `malformed JSON (${(e as Error).message.split('\n')[0]})`);
   }

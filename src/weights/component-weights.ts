@@ -13,6 +13,7 @@ import { basename, dirname, join } from 'node:path';
 import { WeightsError } from '../errors.js';
 import type { WeightLookup, WeightRef } from '../graph/module.js';
 import { readSafetensorsHeader, type SafetensorsHeader } from './safetensors.js';
+import { parsePythonJson } from './python-json.js';
 
 const PICKLE_EXTENSIONS = ['.bin', '.ckpt', '.pt', '.pth', '.pkl'];
 
@@ -45,7 +46,7 @@ function findWeightFiles(dir: string, variant?: string): string[] {
     const indexFile = join(dir, idx[0]!);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(readTextFile(indexFile));
+      parsed = parsePythonJson(readTextFile(indexFile));
     } catch {
       throw new WeightsError(`${indexFile}: not valid JSON`);
     }

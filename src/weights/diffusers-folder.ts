@@ -9,6 +9,7 @@ import { readTextFile } from './read-text-file.js';
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, describeValue, jsonErrorText } from '../errors.js';
+import { parsePythonJson } from './python-json.js';
 
 /** Pipeline classes whose folders this library can run (img2img folders hold the same components). */
 export const PIPELINE_CLASSES = [
@@ -103,7 +104,7 @@ export function readJsonObject(file: string): JsonObject {
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parsePythonJson(text);
   } catch (e) {
     throw new ConfigError(`${file}: not valid JSON (${jsonErrorText(e)})`);
   }
