@@ -4,8 +4,8 @@
  * `error: <message>` with exit code 2; anything else is a bug and prints its stack with exit code 1.
  * Ctrl-C aborts the generation at the next step boundary, writes nothing, and exits with 130.
  */
-import { readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { AbortedError, AccDiffusionError, OptionsError } from '../errors.js';
 import type { GenerateOptions } from '../pipeline/options.js';
 import type { LoadOptions, Pipeline, RunContext } from '../pipeline/pipeline-api.js';
@@ -78,8 +78,9 @@ function schedulerClass(folder: string): string | undefined {
   }
 }
 
-function isRepoId(spec: string): boolean {
-  return /^[\w.-]+\/[\w.-]+$/.test(spec) && !spec.startsWith('.');
+/** `org/name` or `org/name@revision` that is not an existing path (what resolveModel looked up in the cache). */
+function isRepoId(spec: string, cwd: string): boolean {
+  return /^[\w.-]+\/[\w.-]+(@.+)?$/.test(spec) && !spec.startsWith('.') && !existsSync(resolve(cwd, spec));
 }
 
 function writeLine(stream: NodeJS.WritableStream, text: string): void {
@@ -130,7 +131,7 @@ export async function runGenerate(cmd: GenerateCommand, io: Required<Pick<MainOp
 
     const parameters = formatParameters({
       options: result.report.options,
-      model: isRepoId(cmd.model) ? cmd.model : basename(folder),
+      model: isRepoId(cmd.model, io.cwd) ? cmd.model : basename(folder),
       modelSchedulerClass: schedulerClass(folder),
       version: `accdiffusion ${packageVersion()}`,
     });
