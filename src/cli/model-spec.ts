@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { brokenLinkCause } from '../weights/file-diagnosis.js';
+import { brokenLinkCause, interruptedDownloadNote } from '../weights/file-diagnosis.js';
 import { hfHubCache, resolveModel } from '../weights/hf-cache.js';
 
 /** The hub cache folder huggingface_hub would use. */
@@ -25,7 +25,8 @@ function requireModelIndex(folder: string): string {
   const link = brokenLinkCause(index);
   if (link) throw new ConfigError(`${index}: ${link}`);
   if (!existsSync(index)) {
-    throw new ConfigError(`${folder} is not a diffusers model folder (no model_index.json)`);
+    const note = interruptedDownloadNote(index);
+    throw new ConfigError(note ? `${folder}: has no model_index.json${note}` : `${folder} is not a diffusers model folder (no model_index.json)`);
   }
   return folder;
 }

@@ -142,7 +142,8 @@ export function openModelFolder(dir: string): ModelFolder {
   const indexLink = brokenLinkCause(indexFile);
   if (indexLink) throw new ConfigError(`${indexFile}: ${indexLink}`);
   if (!existsSync(indexFile)) {
-    throw new ConfigError(`${path}: has no model_index.json, so it is not a diffusers model folder (single-file .safetensors/.ckpt checkpoints are not supported)`);
+    const note = interruptedDownloadNote(indexFile);
+    throw new ConfigError(note ? `${path}: has no model_index.json${note}` : `${path}: has no model_index.json, so it is not a diffusers model folder (single-file .safetensors/.ckpt checkpoints are not supported)`);
   }
   const index = readJsonObject(indexFile);
 

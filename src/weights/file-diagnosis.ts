@@ -78,7 +78,9 @@ export function downloadCause(file: string): string | undefined {
 /** The cause for a text whose JSON parse failed at its very end (the file ends early), or undefined. */
 export function truncatedJsonCause(text: string, error: unknown): string | undefined {
   const msg = error instanceof Error ? error.message : String(error);
-  if (/Unexpected end of JSON input|Unterminated string/.test(msg) && text.trim().length > 0) {
+  const at = /at position (\d+)/.exec(msg);
+  const atEnd = at !== null && Number(at[1]) >= text.trimEnd().length;
+  if ((/Unexpected end of JSON input|Unterminated string/.test(msg) || atEnd) && text.trim().length > 0) {
     return `ends early after ${Buffer.byteLength(text)} bytes (an interrupted download?); ${REDOWNLOAD}`;
   }
   return undefined;
