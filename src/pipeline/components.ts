@@ -19,6 +19,7 @@ import { resolveModel } from '../weights/hf-cache.js';
 import type { ProgressCallback } from './events.js';
 import { createPromptEncoder, type CachedPromptEncoder } from './prompt-encoding.js';
 import { UNetRunner } from './unet-runner.js';
+import { ConfigError } from '../errors.js';
 
 export interface ComponentOptions {
   readonly device?: Device;
@@ -61,6 +62,11 @@ export class Components {
 
     emit({ type: 'load', component: 'vae', done: false });
     const vaeConfig = parseAutoencoderKLConfig(folder.vae.config, folder.vae.configFile);
+    // diffusers' SDXL pipelines de-normalise latents by these before decoding (Playground v2.5-style VAEs);
+    // not ported yet, so refused rather than ignored (the SD pipelines ignore them, as here).
+    if (folder.pipelineClass.startsWith('StableDiffusionXL') && vaeConfig.latents_mean !== null && vaeConfig.latents_std !== null) {
+      throw new ConfigError(`${folder.vae.configFile}: latents_mean/latents_std are set; de-normalised latents (Playground v2.5-style VAEs) are not supported`);
+    }
     const vae = new AutoencoderKL(vaeConfig);
     const vaeWeights = openComponentWeights(folder.vae.dir);
     bindVaeWeights(vae, vaeWeights);
