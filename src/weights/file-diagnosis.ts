@@ -6,9 +6,9 @@
  * - an HTML page saved under the file's name (an error, login or "gated model" page);
  * - an empty or all-zero file, or one that ends early (an interrupted or preallocated download);
  * - a broken symlink (a Hugging Face cache snapshot whose blob is missing: interrupted or cleaned cache).
- * Reads at most the first 1 KiB of a file; never throws.
+ * Reads at most the first 1 KiB of a regular file (never opens a FIFO or device); never throws.
  */
-import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 const REDOWNLOAD = 'download the model again (e.g. `huggingface-cli download <repo>`)';
@@ -16,8 +16,11 @@ const REDOWNLOAD = 'download the model again (e.g. `huggingface-cli download <re
 /** The first bytes of a file and its size, or undefined when it cannot be opened. */
 function head(file: string, n = 1024): { bytes: Buffer; size: number } | undefined {
   try {
-    const size = statSync(file).size;
-    const fd = openSync(file, 'r');
+    const st = statSync(file);
+    // only regular files: opening a FIFO planted under a model file's name would block
+    if (!st.isFile()) return undefined;
+    const size = st.size;
+    const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       const bytes = Buffer.alloc(Math.min(n, size));
       const got = readSync(fd, bytes, 0, bytes.length, 0);
