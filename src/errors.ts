@@ -54,7 +54,8 @@ export class AbortedError extends AccDiffusionError {
 export function describeValue(value: unknown, max = 80): string {
   let s: string;
   try {
-    s = JSON.stringify(value) ?? String(value);
+    // numbers as Python's json writes them (NaN, Infinity), not JSON.stringify's null
+    s = typeof value === 'number' ? String(value) : JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `__py${v}__` : v))?.replace(/"__py(NaN|-?Infinity)__"/g, '$1') ?? String(value);
   } catch {
     s = Array.isArray(value) ? '[...]' : typeof value === 'object' && value !== null ? '{...}' : String(value);
   }

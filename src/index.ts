@@ -15,6 +15,8 @@ export type { Device } from './engine/providers.js';
 export { availableDevices } from './engine/providers.js';
 export { collectRunBuffersWith, RUN_BUFFER_BUDGET_BYTES } from './engine/transient-memory.js';
 export type { Tensor } from './tensor/tensor.js';
+/** Seeds 0..2^64 − 1 (numbers up to 2^53 − 1, bigints above); bigintAsString writes reports holding them as JSON. */
+export { MAX_SEED, bigintAsString, type Seed } from './tensor/seed.js';
 export {
   AccDiffusionError, ConfigError, WeightsError, TokenizerError, OptionsError, ProviderError, NumericsError, AbortedError,
 } from './errors.js';

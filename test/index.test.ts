@@ -5,7 +5,7 @@ import { tinySd } from './helpers/paths.js';
 
 test('import { loadPipeline } from "accdiffusion" generates an image through the public API', async () => {
   const lib = await import('accdiffusion');
-  for (const name of ['loadPipeline', 'availableDevices', 'AccDiffusionError', 'OptionsError', 'METHODS', 'REFERENCE_NEGATIVE_PROMPT']) {
+  for (const name of ['loadPipeline', 'availableDevices', 'AccDiffusionError', 'OptionsError', 'METHODS', 'REFERENCE_NEGATIVE_PROMPT', 'MAX_SEED', 'bigintAsString']) {
     assert.ok(name in lib, `exports ${name}`);
   }
   const pipe = await lib.loadPipeline(tinySd, { threads: 1 });

@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import { OptionsError } from '../errors.js';
 import { METHODS, type GenerateOptions, type Method } from '../pipeline/options.js';
 import { parseSchedulerName, schedulerHelp } from '../schedulers/names.js';
+import { toSeed, type Seed } from '../tensor/seed.js';
 import type { Device } from '../engine/providers.js';
 import { anyNumber, fail, inputFile, nonNegative, oneOf, outputDir, outputFile, parseNumber, positiveInt } from './arg-values.js';
 import { buildProgram, CLI_DEVICES, DEFAULT_SCALE, DEFAULT_SEED, type RawGenerateOptions, type RawInfoOptions } from './flags.js';
@@ -36,7 +37,8 @@ export interface GenerateCommand extends Pick<GenerateOptions, PassedThrough> {
   readonly negativePrompt: string | null | undefined;
   readonly size: TargetSize;
   readonly method: Method;
-  readonly seed: number;
+  /** 0..2^64 − 1: a number up to 2^53 − 1, a bigint above. */
+  readonly seed: Seed;
   readonly referenceCompat: boolean;
   /** Absolute paths of files and folders. */
   readonly initLatents?: string;
@@ -114,7 +116,8 @@ function toGenerate(o: RawGenerateOptions, cmd: Command, cwd: string, upscale = 
     size = { kind: 'scale', scale: DEFAULT_SCALE };
   }
 
-  const seed = parseNumber('--seed', str('seed'), 'integer', (x) => x >= 0 && x <= Number.MAX_SAFE_INTEGER, 'a non-negative integer') ?? DEFAULT_SEED;
+  const seedRaw = str('seed');
+  const seed = seedRaw === undefined ? DEFAULT_SEED : toSeed(seedRaw) ?? fail(`--seed must be a non-negative integer up to 2^64 - 1 (18446744073709551615), got "${seedRaw}"`);
   const guidanceRescale = parseNumber('--guidance-rescale', str('guidanceRescale'), 'number', (x) => x >= 0 && x <= 1, 'a number in [0, 1]');
   const sigma = parseNumber('--sigma', str('sigma'), 'number', (x) => x > 0, 'a positive number');
 

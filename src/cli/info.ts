@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { readSafetensorsHeader } from '../weights/safetensors.js';
+import { parsePythonJson } from '../weights/python-json.js';
 
 export interface ComponentInfo {
   readonly name: string;
@@ -40,7 +41,7 @@ function readJson(file: string): Record<string, unknown> {
     throw new ConfigError(`${file}: cannot be read`);
   }
   try {
-    const v = JSON.parse(text) as unknown;
+    const v = parsePythonJson(text) as unknown;
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
     return v as Record<string, unknown>;
   } catch {

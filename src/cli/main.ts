@@ -4,8 +4,8 @@
  * `error: <message>` with exit code 2; anything else is a bug and prints its stack with exit code 1.
  * Ctrl-C aborts the generation at the next step boundary, writes nothing, and exits with 130.
  */
-import { readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { AbortedError, AccDiffusionError, OptionsError } from '../errors.js';
 import type { GenerateOptions } from '../pipeline/options.js';
 import type { LoadOptions, Pipeline, RunContext } from '../pipeline/pipeline-api.js';
@@ -22,6 +22,7 @@ import { readPngTextEntry } from './png-text.js';
 import { createProgressRenderer, type ProgressRenderer } from './progress.js';
 import { readInputImage } from './input-image.js';
 import { resizeExactly, upscaleSize, withInputParameters } from './upscale.js';
+import { parsePythonJson } from '../weights/python-json.js';
 
 /** The pipeline factory the CLI calls (src/pipeline/pipeline.ts exports it as `loadPipeline`). */
 export type LoadPipelineFn = (modelSpec: string, options: LoadOptions) => Promise<Pipeline>;
@@ -74,15 +75,16 @@ export function readInitLatents(file: string): Tensor {
 
 function schedulerClass(folder: string): string | undefined {
   try {
-    const cfg = JSON.parse(readFileSync(join(folder, 'scheduler', 'scheduler_config.json'), 'utf8')) as { _class_name?: unknown };
+    const cfg = parsePythonJson(readFileSync(join(folder, 'scheduler', 'scheduler_config.json'), 'utf8')) as { _class_name?: unknown };
     return typeof cfg._class_name === 'string' ? cfg._class_name : undefined;
   } catch {
     return undefined;
   }
 }
 
-function isRepoId(spec: string): boolean {
-  return /^[\w.-]+\/[\w.-]+$/.test(spec) && !spec.startsWith('.');
+/** `org/name` or `org/name@revision` that is not an existing path (what resolveModel looked up in the cache). */
+function isRepoId(spec: string, cwd: string): boolean {
+  return /^[\w.-]+\/[\w.-]+(@.+)?$/.test(spec) && !spec.startsWith('.') && !existsSync(resolve(cwd, spec));
 }
 
 function writeLine(stream: NodeJS.WritableStream, text: string): void {
@@ -140,7 +142,7 @@ export async function runGenerate(cmd: GenerateCommand | UpscaleCommand, io: Req
 
     const text = formatParameters({
       options: result.report.options,
-      model: isRepoId(cmd.model) ? cmd.model : basename(folder, '.safetensors'),
+      model: isRepoId(cmd.model, io.cwd) ? cmd.model : basename(folder, '.safetensors'),
       modelSchedulerClass: pipeline.model.schedulerClass ?? schedulerClass(folder),
       ...(pipeline.model.loras ? { loras: pipeline.model.loras } : {}),
       version: `accdiffusion ${packageVersion()}`,

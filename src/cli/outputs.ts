@@ -12,6 +12,7 @@ import { OptionsError } from '../errors.js';
 import type { GenerateResult, GenerationReport, RgbImage, StageResult, TokenMask } from '../pipeline/result.js';
 import { writeSafetensors, type TensorToWrite } from '../weights/safetensors.js';
 import { insertPngText } from './png-text.js';
+import { bigintAsString } from '../tensor/seed.js';
 
 export interface WriteOptions {
   /** Replace existing files. */
@@ -199,7 +200,7 @@ export function writeLatents(file: string, result: GenerateResult, options: Writ
 }
 
 export function writeReport(file: string, report: GenerationReport, options: WriteOptions): void {
-  writeFileAtomic(file, JSON.stringify(report, null, 2) + '\n', options);
+  writeFileAtomic(file, JSON.stringify(report, bigintAsString, 2) + '\n', options);
 }
 
 /** What to write after a generation. */

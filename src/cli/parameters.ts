@@ -46,7 +46,7 @@ export function formatParameters(p: ParametersInput): string {
     ['Steps', o.steps],
     ['Sampler', samplerName(o.scheduler, p.modelSchedulerClass)],
     ['CFG scale', o.guidance],
-    ['Seed', o.seed],
+    ['Seed', String(o.seed)],
     ['Size', `${o.width}x${o.height}`],
     ['Model', p.model],
     ...(p.loras?.length ? [['Lora hashes', p.loras.map((l) => `${l.name}: ${l.hash}`).join(', ')] as [string, string]] : []),

@@ -8,6 +8,7 @@ import { readTextFile } from '../weights/read-text-file.js';
 
 import { join } from 'node:path';
 import { ConfigError, describeValue, jsonErrorText } from '../errors.js';
+import { parsePythonJson } from '../weights/python-json.js';
 
 /** Activations CLIP text towers use: OpenAI CLIP quick_gelu, OpenCLIP (SD2, SDXL's bigG) exact gelu. */
 export const CLIP_HIDDEN_ACTS = ['quick_gelu', 'gelu'] as const;
@@ -140,7 +141,7 @@ export function loadCLIPTextConfig(dir: string, options: ParseCLIPTextConfigOpti
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parsePythonJson(text);
   } catch (e) {
     throw new ConfigError(`${file}: not valid JSON (${jsonErrorText(e)})`);
   }

@@ -10,6 +10,7 @@ import { readTextFile } from '../weights/read-text-file.js';
 import { join } from 'node:path';
 import { ConfigError, describeValue } from '../errors.js';
 import { ACTIVATIONS, type ActivationName } from './activations.js';
+import { parsePythonJson } from '../weights/python-json.js';
 
 export const DOWN_BLOCK_TYPES = ['DownBlock2D', 'CrossAttnDownBlock2D'] as const;
 export const UP_BLOCK_TYPES = ['UpBlock2D', 'CrossAttnUpBlock2D'] as const;
@@ -274,7 +275,7 @@ export function readUNetConfig(dir: string): UNet2DConditionConfig {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parsePythonJson(text);
   } catch {
     throw new ConfigError(`${file}: not valid JSON`);
   }

@@ -9,6 +9,7 @@ import { readTextFile } from '../weights/read-text-file.js';
 import { join } from 'node:path';
 import { ConfigError, describeValue, jsonErrorText } from '../errors.js';
 import { ACTIVATIONS, type ActivationName } from './activations.js';
+import { parsePythonJson } from '../weights/python-json.js';
 
 export interface AutoencoderKLConfig {
   readonly in_channels: number;
@@ -158,7 +159,7 @@ export function loadAutoencoderKLConfig(dir: string): AutoencoderKLConfig {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parsePythonJson(text);
   } catch (e) {
     throw new ConfigError(`${file}: not valid JSON (${jsonErrorText(e)})`);
   }

@@ -38,6 +38,7 @@ import { img2imgTimesteps } from '../sampling/img2img-start.js';
 import type { UNetRunner } from './unet-runner.js';
 import { assertFinite, runUpscaleStage, type PatchWindows } from './upscale-stage.js';
 import { getViews, mdViews, type RandInt, type View } from './views.js';
+import { bigintAsString, nextSeed, type Seed } from '../tensor/seed.js';
 
 /** The random streams of a run (injectable for replay tests). */
 export interface RandomStreams {
@@ -57,9 +58,10 @@ export interface RandomStreams {
  * diffusers' generator and the global RNG); the jitter has its own stream (the reference's Python
  * `random` cannot be reproduced).
  */
-export function seededStreams(seed: number): RandomStreams {
+export function seededStreams(seed: Seed): RandomStreams {
   const global = new TorchGenerator(seed);
-  const jitter = new TorchGenerator(seed + 1);
+  // seed + 1 as a uint64 (wraps at 2^64 − 1; no overflow past 2^53)
+  const jitter = new TorchGenerator(nextSeed(seed));
   const latents = new TorchGenerator(seed);
   return {
     latents,
@@ -113,7 +115,7 @@ export async function generate(components: Components, options: GenerateOptions,
   // 1. checkpoints: a resumed run skips every stage that finished before
   const { initLatents, ...keyOptions } = o;
   const inputImage = options.image;
-  const checkpoints = ctx.stateDir ? new CheckpointDir(ctx.stateDir, JSON.stringify({ model: folder.path, options: keyOptions, init: initLatents ? Array.from(initLatents.data.subarray(0, 16)) : null, ...(inputImage ? { image: imageHash(inputImage) } : {}) })) : undefined;
+  const checkpoints = ctx.stateDir ? new CheckpointDir(ctx.stateDir, JSON.stringify({ model: folder.path, options: keyOptions, init: initLatents ? Array.from(initLatents.data.subarray(0, 16)) : null, ...(inputImage ? { image: imageHash(inputImage) } : {}) }, bigintAsString)) : undefined;
   if (checkpoints && !random.snapshot) throw new OptionsError('checkpoints need seeded random streams');
   const resumed = ctx.resume && checkpoints ? checkpoints.load() : undefined;
   if (resumed) random.restore!(resumed.state.streams);
@@ -131,7 +133,10 @@ export async function generate(components: Components, options: GenerateOptions,
   const plainCallsAtStart = plainUnet?.calls ?? 0;
   const textTime = components.folder.hasTextTimeEmbedding;
   const promptMode = runPromptMode(components.promptEncoder, o);
-  const condCtx: ConditionContext = { encoder: components.promptEncoder, negativePrompt: o.negativePrompt, textTime, targetHeight: o.height, targetWidth: o.width, promptMode };
+  // diffusers' do_classifier_free_guidance: guidance_scale > 1 decides for every branch (the reference
+  // pipelines decide the patch branch by guidance_scale too; multi_guidance_scale only scales it).
+  const classifierFreeGuidance = o.guidance > 1;
+  const condCtx: ConditionContext = { encoder: components.promptEncoder, negativePrompt: o.negativePrompt, classifierFreeGuidance, textTime, targetHeight: o.height, targetWidth: o.width, promptMode };
   const [fullCondition] = await guidedConditions(condCtx, [o.prompt], [[0, 0]]);
   const encodeSeconds = now() - tEncode;
 

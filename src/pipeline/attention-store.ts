@@ -23,14 +23,14 @@ export class AttentionStore {
 
   constructor(readonly layers: readonly string[]) {}
 
-  /** Adds one UNet call's maps: each [2, q, L] with rows [uncond, cond]; only row 1 is kept. */
+  /** Adds one UNet call's maps: each [2, q, L] with rows [uncond, cond], of which only row 1 is kept, or [1, q, L] (cond only, no CFG). */
   add(maps: Record<string, Tensor>): void {
     for (const name of this.layers) {
       const t = maps[name];
       if (!t) throw new Error(`AttentionStore: the UNet returned no map for ${name}`);
       const [rows, q, keys] = t.shape as [number, number, number];
-      if (rows !== 2) throw new Error(`AttentionStore: expected a CFG batch of 2 rows, got ${rows}`);
-      const cond = t.data.subarray(q * keys, 2 * q * keys);
+      if (rows !== 2 && rows !== 1) throw new Error(`AttentionStore: expected a batch of 1 or 2 rows, got ${rows}`);
+      const cond = t.data.subarray((rows - 1) * q * keys, rows * q * keys);
       if (!this.sum) this.sum = new Float32Array(q * keys);
       if (this.sum.length !== cond.length) throw new Error(`AttentionStore: ${name} has ${q}x${keys} values, others ${this.sum.length}`);
       for (let i = 0; i < cond.length; i++) this.sum[i]! += cond[i]!;

@@ -10,6 +10,11 @@ export interface ConditionContext {
   readonly encoder: CachedPromptEncoder;
   /** Negative prompt; null = none (zeros where the model asks for them, else ""). */
   readonly negativePrompt: string | null;
+  /**
+   * diffusers' `do_classifier_free_guidance` (guidance_scale > 1): false leaves the negative out of every
+   * condition (not even encoded), so every branch runs one UNet row per window.
+   */
+  readonly classifierFreeGuidance: boolean;
   /** The UNet takes text_embeds and time_ids. */
   readonly textTime: boolean;
   /** Final target size in pixels (original_size = target_size). */
@@ -39,14 +44,15 @@ export async function guidedConditions(ctx: ConditionContext, prompts: readonly 
   const distinct = [...new Set(prompts)];
   const rowOf = new Map(distinct.map((p, i) => [p, i]));
   const pos = await ctx.encoder.encode(distinct, undefined, mode);
-  const neg = await ctx.encoder.encodeNegative(1, ctx.negativePrompt === null ? undefined : [ctx.negativePrompt], undefined, { ...mode, source: 'negative' });
+  const neg = ctx.classifierFreeGuidance ? await ctx.encoder.encodeNegative(1, ctx.negativePrompt === null ? undefined : [ctx.negativePrompt], undefined, { ...mode, source: 'negative' }) : undefined;
   const rowLen = mode.chunks * ctx.encoder.seqLen * ctx.encoder.embedDim;
   const pooledLen = ctx.encoder.pooledDim ?? 0;
-  const negative = rows(neg.promptEmbeds.data, neg.pooled?.data, 0, rowLen, pooledLen);
+  const negative = neg ? rows(neg.promptEmbeds.data, neg.pooled?.data, 0, rowLen, pooledLen) : undefined;
   return prompts.map((_, k) => {
     const [top, left] = crops[k]!;
     const timeIds = ctx.textTime ? [ctx.targetHeight, ctx.targetWidth, top, left, ctx.targetHeight, ctx.targetWidth] : undefined;
     const withIds = (r: Omit<RowCondition, 'timeIds'>): RowCondition => (timeIds ? { ...r, timeIds } : r);
-    return { negative: withIds(negative), positive: withIds(rows(pos.promptEmbeds.data, pos.pooled?.data, rowOf.get(prompts[k]!)!, rowLen, pooledLen)) };
+    const positive = withIds(rows(pos.promptEmbeds.data, pos.pooled?.data, rowOf.get(prompts[k]!)!, rowLen, pooledLen));
+    return negative ? { negative: withIds(negative), positive } : { positive };
   });
 }

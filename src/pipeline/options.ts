@@ -6,6 +6,7 @@ import { OptionsError } from '../errors.js';
 import { findSchedulerName, SCHEDULER_NAMES, type SchedulerName } from '../schedulers/names.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { RgbImage } from './result.js';
+import { toSeed, type Seed } from '../tensor/seed.js';
 
 export const METHODS = ['accdiffusion', 'demofusion', 'multidiffusion', 'direct', 'attn-sf', 'scalecrafter'] as const;
 export type Method = (typeof METHODS)[number];
@@ -34,7 +35,11 @@ export interface GenerateOptions {
   readonly multiGuidance?: number;
   /** diffusers guidance_rescale (default 0: off). */
   readonly guidanceRescale?: number;
-  readonly seed?: number;
+  /**
+   * Seed of torch's CPU generator, 0..2^64 − 1 (default 42): a number, or a bigint / decimal string for
+   * seeds above 2^53 − 1. Noise equals `torch.Generator().manual_seed(seed)`'s.
+   */
+  readonly seed?: number | bigint | string;
   /** Scheduler override (a SchedulerName or one of its aliases, e.g. "DPM++ 2M Karras"); default: the model's scheduler_config.json. */
   readonly scheduler?: SchedulerName | (string & {});
   /** Ratio threshold for a word to enter a patch prompt (default 0.3). */
@@ -100,7 +105,9 @@ export interface GenerateOptions {
 }
 
 /** Options with every default filled in and validated. */
-export type ResolvedOptions = Required<Omit<GenerateOptions, 'initLatents' | 'negativePrompt' | 'scheduler' | 'image'>> & {
+export type ResolvedOptions = Required<Omit<GenerateOptions, 'initLatents' | 'negativePrompt' | 'scheduler' | 'image' | 'seed'>> & {
+  /** A number up to 2^53 − 1, a bigint above (JSON writers use bigintAsString). */
+  readonly seed: Seed;
   readonly negativePrompt: string | null;
   readonly scheduler: SchedulerName | undefined;
   readonly initLatents: Tensor | undefined;
@@ -108,6 +115,15 @@ export type ResolvedOptions = Required<Omit<GenerateOptions, 'initLatents' | 'ne
 
 function check(cond: boolean, message: string): void {
   if (!cond) throw new OptionsError(message);
+}
+
+function resolveSeed(v: GenerateOptions['seed']): Seed {
+  if (v === undefined) return 42;
+  const seed = toSeed(v);
+  const shown = typeof v === 'string' ? JSON.stringify(v) : String(v);
+  const unsafe = typeof v === 'number' && Number.isInteger(v) && v > Number.MAX_SAFE_INTEGER ? ' (above 2^53 − 1 pass it as a bigint or string)' : '';
+  check(seed !== undefined, `seed must be an integer from 0 to 2^64 − 1${unsafe}, got ${shown}`);
+  return seed!;
 }
 
 /**
@@ -145,7 +161,7 @@ export function resolveOptions(o: GenerateOptions, nativeLatent: number): Resolv
     guidance: num('guidance', o.guidance, 7.5, () => true, 'a number'),
     multiGuidance: num('multiGuidance', o.multiGuidance, 7.5, () => true, 'a number'),
     guidanceRescale: num('guidanceRescale', o.guidanceRescale, 0, (x) => x >= 0 && x <= 1, 'in [0, 1]'),
-    seed: num('seed', o.seed, 42, (x) => Number.isInteger(x) && x >= 0 && x <= Number.MAX_SAFE_INTEGER, 'a non-negative integer'),
+    seed: resolveSeed(o.seed),
     scheduler,
     c: num('c', o.c, 0.3, (x) => x >= 0, 'a non-negative number'),
     stride,

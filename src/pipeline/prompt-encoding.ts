@@ -23,6 +23,7 @@ import { applyEmphasis } from '../prompts/emphasis.js';
 import { chunkCount, encoderTokens, LITERAL_MODE, type EncodeMode, type EncoderTokenizer } from '../prompts/encoder-tokens.js';
 
 export { LITERAL_MODE, type EncodeMode } from '../prompts/encoder-tokens.js';
+import { parsePythonJson } from '../weights/python-json.js';
 
 /** What one text encoder contributes. */
 export interface TextEncoderRole {
@@ -349,7 +350,7 @@ export async function createPromptEncoder(modelDir: string, options: CreatePromp
   const file = join(modelDir, 'model_index.json');
   let modelIndex: unknown;
   try {
-    modelIndex = JSON.parse(readTextFile(file));
+    modelIndex = parsePythonJson(readTextFile(file));
   } catch (e) {
     throw new ConfigError(`${file}: cannot read model_index.json (${(e as Error).message})`);
   }

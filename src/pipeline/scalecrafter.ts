@@ -87,7 +87,8 @@ export async function runScaleCrafter(a: ScaleCrafterArgs): Promise<{ latents: T
       const input = a.scheduler.scaleModelInput(x, t, i);
       const main = { conv_dilation: dilationFeed(paths, plan.dilations, i, plan.dilateSteps, plan.progressive) };
       let noise: Tensor;
-      if (usesNoiseDampedGuidance(plan, i)) {
+      // ND-CFG needs an unconditional term: without CFG (guidance <= 1) every step is the plain dilated call
+      if (a.condition.negative && usesNoiseDampedGuidance(plan, i)) {
         const dilated = await unet.predict(input, t, [a.condition], { guidance: a.guidance, feeds: main });
         const damped = { conv_dilation: dampedDilationFeed(paths, plan, i) };
         // guidance 0 gives the unconditional half exactly

@@ -5,18 +5,21 @@
  * Ports: AccDiffusion `accdiffusion_sdxl.py` `__call__` (scale_num, aspect_ratio, prepare_latents at
  * height // scale_num, the `current_height/current_width` loop); spec §1.2, §1.3, §13.14.
  *
- * Rule (identical to the reference whenever the long side is a multiple of the native size, which is
- * the only case the reference accepts; a generalisation otherwise):
+ * Rule (identical to the reference for the targets it accepts, a generalisation otherwise):
  * - B = native latent size (`unet.config.sample_size`), f = VAE factor, target latent (Ht, Wt) = (H/f, W/f),
  *   L = max(Ht, Wt). S = ceil(L / B) ("scale_num"; = L/B for multiples of B).
  * - S = 1 (target not larger than native): phase 1 renders the target itself and there are no stages.
- * - Phase 1: long side B, short side floor(B · short/long) rounded down to a multiple of `latentMultiple`
- *   (at least one multiple), orientation kept. The reference's (H//S, W//S) is the same thing for
- *   multiples of B; the rounding keeps the UNet and the 1/32-pixel attention grid integral.
+ * - Every stage keeps the target's aspect ratio, rounded once: a stage with long side ℓ latent cells has short
+ *   side round(short_t · ℓ / L) (at least 1), where short_t is the target's short latent side. So every stage
+ *   is within half a latent cell of the target's ratio, and no stage is taller or wider than the target's
+ *   shape allows (issue 11.5: rounding each stage's short side down to a multiple of 8·s drifted by up to
+ *   ~10%, and could make a stage's short side exceed the target's).
+ * - Phase 1: long side B, orientation kept. The reference's (H//S, W//S) is the same thing for multiples of B.
  * - Stages s = 2..S (only S without progressive upscaling). Stage S is exactly the target. An earlier
- *   stage s has long side B·s and short side (in the reference's pixel arithmetic) floor(B·f·s·ar)/f,
- *   rounded down to a multiple of latentMultiple·s, so that its s² dilated sub-latents and its md
- *   views (latent/4 grid) stay integral; for the reference's targets that rounding changes nothing.
+ *   stage s has long side B·s; for the reference's targets (long side a multiple of B, short side a multiple
+ *   of S latent cells) its short side is exactly the reference's floor(B·f·s·ar)/f. A stage side that is not a multiple of s or of the attention cell is
+ *   handled as the final stage's always was: dilated sampling pads to a multiple of s, and the windows fall
+ *   back to latent cells (views.ts mdViews).
  * - The dilation factor of a stage is s (also for a final stage whose ratio to B is fractional: its
  *   sub-latents are then ceil(side/S) ≤ B).
  */
@@ -52,22 +55,16 @@ export interface PlanStagesOptions {
   readonly vaeScaleFactor?: number;
   /** false = jump directly from phase 1 to the target (reference `use_progressive_upscaling`). */
   readonly progressive?: boolean;
-  /** Granularity of phase-1 and intermediate stage sides, in latent cells (default 8). */
-  readonly latentMultiple?: number;
 }
 
 function size(scale: number, latentHeight: number, latentWidth: number, f: number): StageSize {
   return { scale, latentHeight, latentWidth, height: latentHeight * f, width: latentWidth * f };
 }
 
-function roundDown(v: number, m: number): number {
-  return Math.max(m, Math.floor(v / m) * m);
-}
 
 /** Phase-1 and stage sizes for a target (see the rule in the file header). */
 export function planStages(opts: PlanStagesOptions): StagePlan {
   const f = opts.vaeScaleFactor ?? 8;
-  const m = opts.latentMultiple ?? 8;
   const { height, width, baseLatent: base } = opts;
   for (const [name, v] of [['height', height], ['width', width]] as const) {
     if (!Number.isInteger(v) || v <= 0 || v % f !== 0) {
@@ -75,7 +72,6 @@ export function planStages(opts: PlanStagesOptions): StagePlan {
     }
   }
   if (!Number.isInteger(base) || base < 1) throw new OptionsError(`baseLatent must be a positive integer, got ${base}`);
-  if (!Number.isInteger(m) || m < 1) throw new OptionsError(`latentMultiple must be a positive integer, got ${m}`);
 
   const ht = height / f;
   const wt = width / f;
@@ -90,7 +86,10 @@ export function planStages(opts: PlanStagesOptions): StagePlan {
 
   if (scaleNum === 1) return { scaleNum, aspectRatio, phase1: size(1, ht, wt, f), stages: [] };
 
-  const shortP1 = Math.min(base, roundDown(Math.floor((base * Math.min(ht, wt)) / long), m));
+  // the short side of a stage whose long side is `longS` cells: the target's ratio, rounded once
+  const shortT = Math.min(ht, wt);
+  const shortOf = (longS: number): number => Math.min(longS, Math.max(1, Math.round((shortT * longS) / long)));
+  const shortP1 = shortOf(base);
   const phase1 = portrait ? size(1, base, shortP1, f) : size(1, shortP1, base, f);
 
   const stages: StageSize[] = [];
@@ -101,8 +100,7 @@ export function planStages(opts: PlanStagesOptions): StagePlan {
       continue;
     }
     const longS = base * s;
-    const shortPx = Math.trunc(basePx * s * aspectRatio);
-    const shortS = Math.min(longS, roundDown(Math.trunc(shortPx / f), m * s));
+    const shortS = shortOf(longS);
     stages.push(portrait ? size(s, longS, shortS, f) : size(s, shortS, longS, f));
   }
   return { scaleNum, aspectRatio, phase1, stages };

@@ -18,9 +18,13 @@ export interface RowCondition {
   readonly timeIds?: readonly number[];
 }
 
-/** Negative and positive conditioning of one window. */
+/**
+ * Negative and positive conditioning of one window. Without `negative` the window runs without
+ * classifier-free guidance (diffusers' `do_classifier_free_guidance` false, i.e. guidance_scale <= 1):
+ * one UNet row, the conditional prediction taken as it is.
+ */
 export interface GuidedCondition {
-  readonly negative: RowCondition;
+  readonly negative?: RowCondition;
   readonly positive: RowCondition;
 }
 
@@ -37,15 +41,18 @@ export interface PredictOptions {
 export interface Prediction {
   /** Guided noise prediction [V, C, h, w]. */
   readonly noise: Tensor;
-  /** Captured attention probabilities [2V, q, L] per layer, rows interleaved like the batch. */
+  /** Captured attention probabilities [2V, q, L] per layer, rows interleaved like the batch ([V, q, L] without CFG). */
   readonly attention: Record<string, Tensor>;
-  /** The unguided predictions [2V, C, h, w], rows interleaved [uncond₀, cond₀, …] (for other guidance rules). */
+  /**
+   * The unguided predictions [2V, C, h, w], rows interleaved [uncond₀, cond₀, …] (for other guidance rules);
+   * [V, C, h, w] of conditional rows when the conditions carry no negative (no CFG).
+   */
   readonly raw: Tensor;
 }
 
 /** One UNet session plus the facts needed to feed it. */
 export class UNetRunner {
-  /** UNet sample evaluations so far (batch rows, both CFG halves). */
+  /** UNet sample evaluations so far (batch rows: both CFG halves, or one row per window without CFG). */
   calls = 0;
   readonly textTime: boolean;
 
@@ -62,13 +69,18 @@ export class UNetRunner {
 
   /**
    * ε̂ for V windows: `modelInput` is [V, C, h, w] already scaled by the scheduler, `conds` has one
-   * GuidedCondition per window, `timestep` is the current t.
+   * GuidedCondition per window, `timestep` is the current t. Conditions without a negative run one
+   * row per window and return the conditional prediction unguided (diffusers at guidance_scale <= 1);
+   * either all conditions of a call have a negative or none has.
    */
   async predict(modelInput: Tensor, timestep: number, conds: readonly GuidedCondition[], options: PredictOptions): Promise<Prediction> {
     const [V, C, h, w] = modelInput.shape as [number, number, number, number];
     if (conds.length !== V) throw new RangeError(`UNetRunner.predict: ${V} windows but ${conds.length} conditions`);
+    const cfg = conds.length > 0 && conds[0]!.negative !== undefined;
+    if (conds.some((c) => (c.negative !== undefined) !== cfg)) throw new RangeError('UNetRunner.predict: some conditions have a negative and some do not');
     const per = C * h * w;
-    const rows = 2 * V;
+    const pairSize = cfg ? 2 : 1;
+    const rows = pairSize * V;
     const sample = new Float32Array(rows * per);
     // Every row has the same chunk count (prompt and negative are padded to it); the UNet's token axis is dynamic.
     const rowLen = conds[0]?.positive.embeds.length ?? this.seqLen * this.embedDim;
@@ -84,9 +96,9 @@ export class UNetRunner {
     }
     for (let v = 0; v < V; v++) {
       const src = modelInput.data.subarray(v * per, (v + 1) * per);
-      const pair = [conds[v]!.negative, conds[v]!.positive];
-      for (let k = 0; k < 2; k++) {
-        const r = 2 * v + k;
+      const pair = cfg ? [conds[v]!.negative!, conds[v]!.positive] : [conds[v]!.positive];
+      for (let k = 0; k < pairSize; k++) {
+        const r = pairSize * v + k;
         sample.set(src, r * per);
         const c = pair[k]!;
         if (c.embeds.length !== rowLen) throw new RangeError(`UNetRunner.predict: embeddings of ${c.embeds.length} values, expected ${rowLen}`);
@@ -111,7 +123,8 @@ export class UNetRunner {
     const wanted = ['out_sample', ...(options.captureOutputs ?? [])];
     const out = await this.runInChunks(feeds, rows, wanted);
     this.calls += rows;
-    const noise = classifierFreeGuidance(out.out_sample!, options.guidance, options.guidanceRescale ?? 0);
+    // diffusers applies guidance_rescale only under CFG as well
+    const noise = cfg ? classifierFreeGuidance(out.out_sample!, options.guidance, options.guidanceRescale ?? 0) : out.out_sample!;
     const attention: Record<string, Tensor> = {};
     for (const name of options.captureOutputs ?? []) attention[name] = out[name]!;
     return { noise, attention, raw: out.out_sample! };

@@ -56,6 +56,7 @@ export class DDIMScheduler implements Scheduler {
 
   constructor(config: SchedulerConfig = {}) {
     this.config = resolveDDIMConfig(config);
+    if (config.thresholding) throw new RangeError('thresholding is true: DDIMScheduler\'s dynamic thresholding is not supported (set it to false, or choose another scheduler)');
     this.betas = makeBetas(this.config);
     this.alphasCumprod = alphasCumprod(this.betas);
     this.finalAlphaCumprod = this.config.setAlphaToOne ? 1 : this.alphasCumprod[0]!;

@@ -55,6 +55,7 @@ export class EulerDiscreteScheduler implements Scheduler {
 
   constructor(config: SchedulerConfig = {}) {
     this.config = resolveEulerDiscreteConfig(config);
+    if (config.useKarrasSigmas) throw new RangeError('use_karras_sigmas is true: Karras sigmas are not supported by this EulerDiscreteScheduler (set it to false, or choose --scheduler ddim)');
     if (this.config.timestepType === 'continuous' && this.config.predictionType === 'v_prediction') {
       throw new RangeError('EulerDiscreteScheduler: continuous v-prediction timesteps are not supported');
     }

@@ -65,6 +65,7 @@ export function resolveDPMSolverConfig(c: SchedulerConfig = {}): DPMSolverConfig
   const base = common(c);
   if (base.solverOrder > 2) refuse(cls, `solver_order ${base.solverOrder} (only 1 and 2)`);
   if (c.useLuLambdas) refuse(cls, 'use_lu_lambdas');
+  if (c.thresholding) refuse(cls, 'thresholding = true (dynamic thresholding)');
   if (c.varianceType) refuse(cls, `variance_type "${c.varianceType}"`);
   return {
     ...base,
@@ -85,6 +86,7 @@ export function resolveUniPCConfig(c: SchedulerConfig = {}): UniPCConfig {
   if (base.solverOrder > 2) refuse(cls, `solver_order ${base.solverOrder} (only 1 and 2)`);
   if (c.predictX0 === false) refuse(cls, 'predict_x0 = false');
   if (c.solverP !== undefined) refuse(cls, 'solver_p');
+  if (c.thresholding) refuse(cls, 'thresholding = true (dynamic thresholding)');
   return { ...base, solverType: solver, disableCorrector: c.disableCorrector ?? [] };
 }
 

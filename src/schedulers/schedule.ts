@@ -9,6 +9,7 @@ import { readTextFile } from '../weights/read-text-file.js';
 
 import { ConfigError, OptionsError, describeValue, jsonErrorText } from '../errors.js';
 import { fma32 } from '../tensor/fma32.js';
+import { parsePythonJson } from '../weights/python-json.js';
 
 const f = Math.fround;
 
@@ -61,7 +62,10 @@ export const MAX_TRAIN_TIMESTEPS = 1_000_000;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** Validates a parsed scheduler_config.json. Unknown keys are ignored; bad values raise ConfigError naming file and field. */
+/**
+ * Validates a parsed scheduler_config.json. Unknown keys are ignored; bad values raise ConfigError naming file
+ * and field. Values the chosen class cannot honour are refused when that class is built (createScheduler).
+ */
 export function parseSchedulerConfig(json: unknown, file: string): SchedulerConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new ConfigError(`${file}: scheduler config must be a JSON object`);
@@ -114,8 +118,10 @@ export function parseSchedulerConfig(json: unknown, file: string): SchedulerConf
   out.clipSample = bool('clip_sample');
   out.clipSampleRange = num('clip_sample_range', (v) => v > 0, 'a positive number');
   out.setAlphaToOne = bool('set_alpha_to_one');
+  // Options of one class (thresholding: DDIM; use_karras_sigmas: Euler) are refused by that class's
+  // constructor, not here: a config's options must not block replacing its scheduler by another class,
+  // which ignores them as diffusers' from_config does.
   out.thresholding = bool('thresholding');
-  if (out.thresholding) bad('thresholding', 'false (dynamic thresholding is not supported)');
   out.interpolationType = oneOf('interpolation_type', ['linear', 'log_linear'] as const);
   // Karras sigmas: DPMSolverMultistep and UniPCMultistep honour them; EulerDiscrete refuses them when built.
   out.useKarrasSigmas = bool('use_karras_sigmas');
@@ -186,7 +192,7 @@ export function readSchedulerConfig(file: string): SchedulerConfig {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parsePythonJson(text);
   } catch (e) {
     throw new ConfigError(`${file}: invalid JSON (${jsonErrorText(e)})`, { cause: e });
   }

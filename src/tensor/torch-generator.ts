@@ -16,6 +16,7 @@ import { Mt19937 } from './mt19937.js';
 import { cephesLogF32, cephesSinCosF32 } from './avx-mathfun-f32.js';
 import { numel, tensor, type Tensor } from './tensor.js';
 import type { RandomSource } from './random.js';
+import type { Seed } from './seed.js';
 
 const f = Math.fround;
 const TWO_PI_F32 = f(2 * Math.PI);
@@ -25,40 +26,45 @@ const RANDPERM_SMALL_LIMIT = Math.floor(0xffffffff / 20);
 export interface TorchGeneratorState {
   readonly engine: { readonly words: readonly number[]; readonly index: number };
   readonly cachedNormal: number | null;
-  readonly seed: number;
+  /** The seed; a decimal string when above 2^53 − 1 (JSON has no 64-bit integers). */
+  readonly seed: number | string;
 }
 
 export class TorchGenerator implements RandomSource {
   private readonly engine = new Mt19937();
   private cachedNormal: number | null = null;
-  private currentSeed = 0;
+  private currentSeed: Seed = 0;
 
   constructor(seed: number | bigint = 67280421310721) {
     this.manualSeed(seed);
   }
 
-  /** Like `Generator.manual_seed(seed)`: re-seeds and drops the cached scalar normal. */
-  manualSeed(seed: number | bigint): this {
+  /**
+   * Like `Generator.manual_seed(seed)`: re-seeds and drops the cached scalar normal. Any seed up to 2^64 − 1
+   * gives torch's stream (the engine keeps the low 32 bits, as torch's mt19937 does).
+   */
+  manualSeed(seed: Seed): this {
     this.engine.seed(seed);
     this.cachedNormal = null;
-    this.currentSeed = Number(typeof seed === 'bigint' ? seed : seed);
+    this.currentSeed = seed;
     return this;
   }
 
   /** Everything needed to continue this stream later (checkpoints for --resume). */
   getState(): TorchGeneratorState {
-    return { engine: this.engine.getState(), cachedNormal: this.cachedNormal, seed: this.currentSeed };
+    const seed = typeof this.currentSeed === 'bigint' ? this.currentSeed.toString() : this.currentSeed;
+    return { engine: this.engine.getState(), cachedNormal: this.cachedNormal, seed };
   }
 
   /** Continues from a getState() snapshot. */
   setState(state: TorchGeneratorState): void {
     this.engine.setState(state.engine);
     this.cachedNormal = state.cachedNormal;
-    this.currentSeed = state.seed;
+    this.currentSeed = typeof state.seed === 'string' ? BigInt(state.seed) : state.seed;
   }
 
   /** The seed last given to manualSeed (torch's `initial_seed()`). */
-  initialSeed(): number {
+  initialSeed(): Seed {
     return this.currentSeed;
   }
 

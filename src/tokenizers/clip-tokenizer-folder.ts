@@ -9,6 +9,8 @@ import { TokenizerError, describeValue } from '../errors.js';
 import { readTextFile } from '../weights/read-text-file.js';
 import type { AddedToken } from './added-tokens.js';
 import { PY_SPLIT, PY_STRIP } from './clip-text.js';
+import { parsePythonJson } from '../weights/python-json.js';
+import { downloadCause, interruptedDownloadNote, truncatedJsonCause } from '../weights/file-diagnosis.js';
 
 /** Largest model_max_length accepted (CLIP text encoders have 77 positions; this leaves wide room). */
 export const MAX_MODEL_MAX_LENGTH = 65536;
@@ -27,13 +29,15 @@ function fail(file: string, problem: string): never {
 }
 
 function readText(file: string, required: boolean): string | undefined {
+  const cause = downloadCause(file);
+  if (cause) fail(file, cause);
   let text: string;
   try {
     text = readTextFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !required) return undefined;
-    fail(file, code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? String(e)})`);
+    fail(file, code === 'ENOENT' ? `file not found${interruptedDownloadNote(file)}` : `cannot be read (${code ?? String(e)})`);
   }
   if (text.trim().length === 0) fail(file, 'file is empty');
   return text;
@@ -44,9 +48,9 @@ function readJsonObject(file: string, required: boolean): Record<string, unknown
   if (text === undefined) return undefined;
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parsePythonJson(text);
   } catch (e) {
-    fail(file, `malformed JSON (${(e as Error).message.split('\n')[0]})`);
+    fail(file, truncatedJsonCause(text, e) ?? `malformed JSON (${(e as Error).message.split('\n')[0]})`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(file, 'expected a JSON object');
   return value as Record<string, unknown>;

@@ -13,6 +13,8 @@ import { basename, dirname, join } from 'node:path';
 import { WeightsError } from '../errors.js';
 import type { WeightLookup, WeightRef } from '../graph/module.js';
 import { readSafetensorsHeader, type SafetensorsHeader } from './safetensors.js';
+import { parsePythonJson } from './python-json.js';
+import { brokenLinkCause, downloadCause, interruptedDownloadNote, truncatedJsonCause } from './file-diagnosis.js';
 
 const PICKLE_EXTENSIONS = ['.bin', '.ckpt', '.pt', '.pth', '.pkl'];
 
@@ -43,11 +45,15 @@ function findWeightFiles(dir: string, variant?: string): string[] {
   const idx = pick(indexes);
   if (idx.length > 0) {
     const indexFile = join(dir, idx[0]!);
+    const cause = downloadCause(indexFile);
+    if (cause) throw new WeightsError(`${indexFile}: ${cause}`);
     let parsed: unknown;
+    let text = '';
     try {
-      parsed = JSON.parse(readTextFile(indexFile));
-    } catch {
-      throw new WeightsError(`${indexFile}: not valid JSON`);
+      text = readTextFile(indexFile);
+      parsed = parsePythonJson(text);
+    } catch (e) {
+      throw new WeightsError(`${indexFile}: ${truncatedJsonCause(text, e) ?? 'not valid JSON'}`);
     }
     const map = (parsed as { weight_map?: unknown })?.weight_map;
     if (typeof map !== 'object' || map === null) throw new WeightsError(`${indexFile}: has no "weight_map" object`);
@@ -59,7 +65,7 @@ function findWeightFiles(dir: string, variant?: string): string[] {
       files.add(f);
     }
     if (files.size === 0) throw new WeightsError(`${indexFile}: "weight_map" is empty, so it names no shard files`);
-    for (const f of files) if (!existsSync(join(dir, f))) throw new WeightsError(`${indexFile}: names shard "${f}", which is missing`);
+    for (const f of files) if (!existsSync(join(dir, f)) && !brokenLinkCause(join(dir, f))) throw new WeightsError(`${indexFile}: names shard "${f}", which is missing${interruptedDownloadNote(join(dir, f))}`);
     return [...files].sort().map((f) => join(dir, f));
   }
   const single = pick(st);
@@ -71,12 +77,16 @@ function findWeightFiles(dir: string, variant?: string): string[] {
       `${join(dir, pickled[0]!)}: pickle-based weights are never loaded (unpickling can run arbitrary code); convert the model to .safetensors`,
     );
   }
-  throw new WeightsError(`${dir}: no .safetensors weights found`);
+  throw new WeightsError(`${dir}: no .safetensors weights found${interruptedDownloadNote(join(dir, 'x.safetensors'))}`);
 }
 
 /** Opens the weights of a component folder (headers only; no tensor data is read). */
 export function openComponentWeights(dir: string, options: { variant?: string } = {}): ComponentWeights {
   const files = findWeightFiles(dir, options.variant);
+  for (const f of files) {
+    const cause = downloadCause(f);
+    if (cause) throw new WeightsError(`${f}: ${cause}`);
+  }
   const real = files.map((f) => realpathSync(f));
   const weightsDir = dirname(real[0]!);
   for (let i = 1; i < real.length; i++) {

@@ -9,6 +9,8 @@ import { readTextFile } from './read-text-file.js';
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, describeValue, jsonErrorText } from '../errors.js';
+import { parsePythonJson } from './python-json.js';
+import { brokenLinkCause, downloadCause, interruptedDownloadNote, truncatedJsonCause } from './file-diagnosis.js';
 
 /** Pipeline classes whose folders this library can run (img2img folders hold the same components). */
 export const PIPELINE_CLASSES = [
@@ -94,18 +96,21 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** Reads a JSON file that must hold an object; every failure names the file. */
 export function readJsonObject(file: string): JsonObject {
+  // a broken download (LFS pointer, HTML page, empty file, broken cache link) is named as such
+  const cause = downloadCause(file);
+  if (cause) throw new ConfigError(`${file}: ${cause}`);
   let text: string;
   try {
     text = readTextFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ConfigError(code === 'ENOENT' ? `${file}: file is missing` : `${file}: cannot read (${code ?? String(e)})`);
+    throw new ConfigError(code === 'ENOENT' ? `${file}: file is missing${interruptedDownloadNote(file)}` : `${file}: cannot read (${code ?? String(e)})`);
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parsePythonJson(text);
   } catch (e) {
-    throw new ConfigError(`${file}: not valid JSON (${jsonErrorText(e)})`);
+    throw new ConfigError(`${file}: ${truncatedJsonCause(text, e) ?? `not valid JSON (${jsonErrorText(e)})`}`);
   }
   if (!isObject(parsed)) throw new ConfigError(`${file}: must hold a JSON object, found ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`);
   return parsed;
@@ -134,8 +139,11 @@ export function openModelFolder(dir: string): ModelFolder {
   if (!existsSync(path)) throw new ConfigError(`${path}: model folder does not exist`);
   if (!statSync(path).isDirectory()) throw new ConfigError(`${path}: is a file; a model folder (holding model_index.json) is expected`);
   const indexFile = join(path, 'model_index.json');
+  const indexLink = brokenLinkCause(indexFile);
+  if (indexLink) throw new ConfigError(`${indexFile}: ${indexLink}`);
   if (!existsSync(indexFile)) {
-    throw new ConfigError(`${path}: has no model_index.json, so it is not a diffusers model folder (single-file .safetensors/.ckpt checkpoints are not supported)`);
+    const note = interruptedDownloadNote(indexFile);
+    throw new ConfigError(note ? `${path}: has no model_index.json${note}` : `${path}: has no model_index.json, so it is not a diffusers model folder (single-file .safetensors/.ckpt checkpoints are not supported)`);
   }
   const index = readJsonObject(indexFile);
 
@@ -175,7 +183,9 @@ export function openModelFolder(dir: string): ModelFolder {
     const configName = CONFIG_FILE[name];
     if (configName) {
       const configFile = join(componentDir, configName);
-      if (!existsSync(configFile)) throw new ConfigError(`${path}: component "${name}" has no ${configName} (${configFile})`);
+      const link = brokenLinkCause(configFile);
+      if (link) throw new ConfigError(`${configFile}: ${link}`);
+      if (!existsSync(configFile)) throw new ConfigError(`${path}: component "${name}" has no ${configName} (${configFile})${interruptedDownloadNote(configFile)}`);
       components.set(name, { ...base, configFile, config: readJsonObject(configFile) });
     } else {
       components.set(name, base);

@@ -11,7 +11,7 @@
 import { readTextFile } from './read-text-file.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 
 export interface ResolveModelOptions {
@@ -40,6 +40,14 @@ export function hfHubCache(options: ResolveModelOptions = {}): { dir: string; fr
   return { dir: join(home, '.cache', 'huggingface', 'hub'), from: 'the default ~/.cache/huggingface/hub' };
 }
 
+/** What to pass instead of a file: the enclosing model folder when there is one. */
+function folderHint(file: string): string {
+  for (let d = dirname(file); d !== dirname(d); d = dirname(d)) {
+    if (existsSync(join(d, 'model_index.json'))) return `pass the model folder that holds it: ${d}`;
+  }
+  return 'pass a diffusers model folder (holding model_index.json), a single-file .safetensors checkpoint or a Hugging Face repo id';
+}
+
 function isDir(p: string): boolean {
   try {
     return statSync(p).isDirectory();
@@ -62,7 +70,7 @@ export function resolveModel(spec: string, options: ResolveModelOptions = {}): s
   // A folder on disk wins, so `org/name` can also be a local relative path.
   if (existsSync(asPath)) {
     if (isDir(asPath)) return asPath;
-    throw new ConfigError(`${asPath}: is a file; pass a diffusers model folder (holding model_index.json) or a Hugging Face repo id`);
+    throw new ConfigError(`${asPath}: is a file, not a model folder; ${folderHint(asPath)}`);
   }
   looked.push(`folder ${asPath} (does not exist)`);
 

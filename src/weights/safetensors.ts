@@ -110,7 +110,7 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
       }
       const [begin, end] = offsets as [number, number];
       if (end < begin) fail(file, `tensor "${name}": data_offsets [${begin}, ${end}] end before they begin`);
-      if (end > dataSize) fail(file, `tensor "${name}": data_offsets [${begin}, ${end}] run past the ${dataSize} data bytes (file truncated?)`);
+      if (end > dataSize) fail(file, `tensor "${name}": data_offsets [${begin}, ${end}] run past the ${dataSize} data bytes: the file is truncated (an interrupted download?); download the model again`);
       let count = 1;
       for (const d of shape as number[]) {
         count *= d;
@@ -181,7 +181,7 @@ export function readTensor(header: SafetensorsHeader, name: string): LoadedTenso
   try {
     const buf = Buffer.alloc(entry.byteLength);
     const got = entry.byteLength > 0 ? readSync(fd, buf, 0, entry.byteLength, entry.byteOffset) : 0;
-    if (got !== entry.byteLength) fail(header.file, `tensor "${name}": file ended after ${got} of ${entry.byteLength} bytes`);
+    if (got !== entry.byteLength) fail(header.file, `tensor "${name}": file ended after ${got} of ${entry.byteLength} bytes (truncated: an interrupted download?); download the model again`);
     return { dtype: entry.dtype, shape: entry.shape, data: decode(entry.dtype, buf) };
   } finally {
     closeSync(fd);

@@ -46,6 +46,12 @@ test('defaults: bundled model, scale 2, seed 42, accdiffusion, out accdiffusion-
   assert.equal(c.promptWeighting, undefined);
   assert.equal(c.maxPromptChunks, undefined);
   assert.equal(gen('--seed', '7').out, join(dir, 'accdiffusion-7.png'));
+  // the whole uint64 range of torch's manual_seed, digit for digit (issue 11.2)
+  assert.equal(gen('--seed', '9007199254740991').seed, 9007199254740991);
+  assert.equal(gen('--seed', '9007199254740993').seed, 9007199254740993n);
+  const top = gen('--seed', '18446744073709551615');
+  assert.equal(top.seed, 18446744073709551615n);
+  assert.equal(top.out, join(dir, 'accdiffusion-18446744073709551615.png'));
 });
 
 test('every option parses to its typed value', () => {
@@ -79,6 +85,7 @@ test('invalid values each give one clear OptionsError line', () => {
   rejects(g('--steps', '2.5'), /^--steps must be a positive integer/);
   rejects(g('--guidance', 'high'), /^--guidance must be a number, got "high"$/);
   rejects(g('--seed', '-3'), /^--seed must be a non-negative integer/);
+  rejects(g('--seed', '18446744073709551616'), /^--seed must be a non-negative integer up to 2\^64 - 1 \(18446744073709551615\), got "18446744073709551616"$/);
   rejects(g('--guidance-rescale', '2'), /^--guidance-rescale must be a number in \[0, 1\]/);
   rejects(g('--sigma', '0'), /^--sigma must be a positive number/);
   rejects(g('--c', '-0.1'), /^--c must be a non-negative number/);

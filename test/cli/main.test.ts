@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { main, EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR } from '../../src/cli/main.js';
 import { readPngTextEntry } from '../../src/cli/png-text.js';
 import { parseParameters } from '../../src/cli/parameters.js';
@@ -155,40 +155,63 @@ test('info: family, native size, components with parameter counts, devices', asy
   assert.deepEqual(info.components.map((c) => c.name).sort(), ['scheduler', 'text_encoder', 'tokenizer', 'unet', 'vae']);
 });
 
-test('--model as a Hugging Face repo id in a local cache of symlinks into blobs/', async () => {
+test('--model as a Hugging Face repo id (and @revision) in a local cache of symlinks into blobs/, two revisions', async () => {
   const hfHome = join(dir, 'hf');
   const repo = join(hfHome, 'hub', 'models--acme--tiny-sd');
-  const snap = join(repo, 'snapshots', 'abc123');
+  const main = 'a'.repeat(40);
+  const v2 = 'b'.repeat(40);
   mkdirSync(join(repo, 'refs'), { recursive: true });
-  writeFileSync(join(repo, 'refs', 'main'), 'abc123\n');
+  writeFileSync(join(repo, 'refs', 'main'), `${main}\n`);
+  writeFileSync(join(repo, 'refs', 'v2'), v2); // a tag or branch; huggingface_hub writes no newline
   mkdirSync(join(repo, 'blobs'), { recursive: true });
   // Mirror the fixture: each file becomes a blob with a symlink in the snapshot, as huggingface_hub lays them out.
-  const walk = (rel: string): void => {
-    for (const e of readdirSync(join(tinySd, rel), { withFileTypes: true })) {
-      const r = join(rel, e.name);
-      if (e.isDirectory()) {
-        mkdirSync(join(snap, r), { recursive: true });
-        walk(r);
-      } else {
-        const blob = join(repo, 'blobs', r.replace(/[/\\]/g, '_'));
-        writeFileSync(blob, readFileSync(join(tinySd, r)));
-        symlinkSync(blob, join(snap, r));
+  const mirror = (snap: string): void => {
+    const walk = (rel: string): void => {
+      for (const e of readdirSync(join(tinySd, rel), { withFileTypes: true })) {
+        const r = join(rel, e.name);
+        if (e.isDirectory()) {
+          mkdirSync(join(snap, r), { recursive: true });
+          walk(r);
+        } else {
+          const blob = join(repo, 'blobs', `${basename(snap)}_${r.replace(/[/\\]/g, '_')}`);
+          writeFileSync(blob, readFileSync(join(tinySd, r)));
+          symlinkSync(blob, join(snap, r));
+        }
       }
-    }
+    };
+    mkdirSync(snap, { recursive: true });
+    walk('');
   };
-  mkdirSync(snap, { recursive: true });
-  walk('');
+  const snapMain = join(repo, 'snapshots', main);
+  const snapV2 = join(repo, 'snapshots', v2);
+  mirror(snapMain);
+  mirror(snapV2);
   const r = await run(['info', '--model', 'acme/tiny-sd', '--json'], fakeLoader(), undefined, { HF_HOME: hfHome });
   assert.equal(r.code, EXIT_OK, r.stderr);
-  assert.equal((JSON.parse(r.stdout) as { path: string }).path, snap);
+  assert.equal((JSON.parse(r.stdout) as { path: string }).path, snapMain);
   const g = await run(['generate', '--model', 'acme/tiny-sd', '--prompt', 'x', '--out', 'hf.png', '--quiet'], fakeLoader(), undefined, { HF_HOME: hfHome });
   assert.equal(g.code, EXIT_OK, g.stderr);
-  assert.equal(g.calls.loads[0]!.spec, snap);
+  assert.equal(g.calls.loads[0]!.spec, snapMain);
   assert.equal(parseParameters(readPngTextEntry(readFileSync(join(dir, 'hf.png')), 'parameters')!).values.get('Model'), 'acme/tiny-sd');
+  // @revision, as the library's resolver takes it (issue 11): a ref name, a full commit hash, the default branch
+  for (const [spec, snap] of [['acme/tiny-sd@v2', snapV2], [`acme/tiny-sd@${v2}`, snapV2], ['acme/tiny-sd@main', snapMain]] as const) {
+    const gr = await run(['generate', '--model', spec, '--prompt', 'x', '--out', 'hf.png', '--quiet', '--force'], fakeLoader(), undefined, { HF_HOME: hfHome });
+    assert.equal(gr.code, EXIT_OK, gr.stderr);
+    assert.equal(gr.calls.loads[0]!.spec, snap, spec);
+    assert.equal(parseParameters(readPngTextEntry(readFileSync(join(dir, 'hf.png')), 'parameters')!).values.get('Model'), spec);
+  }
+  const noRev = await run(['info', '--model', 'acme/tiny-sd@v3'], fakeLoader(), undefined, { HF_HOME: hfHome });
+  assert.equal(noRev.code, EXIT_USER_ERROR);
+  assert.match(noRev.stderr, /^error: model "acme\/tiny-sd@v3": not found; .*revision "v3" of acme\/tiny-sd: no ref file .*refs\/v3 .*cached snapshots: /);
+  assert.equal(noRev.stderr.split('\n').length, 2);
 
   const missing = await run(['info', '--model', 'acme/nothing'], fakeLoader(), undefined, { HF_HOME: hfHome });
   assert.equal(missing.code, EXIT_USER_ERROR);
-  assert.match(missing.stderr, /^error: model "acme\/nothing" not found; looked in: .*acme\/nothing, .*hf\/hub\/models--acme--nothing\/snapshots\/\*\n$/);
+  assert.match(missing.stderr, /^error: model "acme\/nothing": not found; looked for: folder .*acme\/nothing \(does not exist\); acme\/nothing in the Hugging Face cache at .*hf\/hub\/models--acme--nothing .*huggingface-cli download acme\/nothing.*\n$/);
+  // a file is named as a file, with the folder to pass instead
+  const file = await run(['info', '--model', join(tinySd, 'unet', 'config.json')], fakeLoader(), undefined, { HF_HOME: hfHome });
+  assert.equal(file.code, EXIT_USER_ERROR);
+  assert.match(file.stderr, /^error: .*unet\/config\.json: is a file, not a model folder; pass the model folder that holds it: .*tiny-sd\n$/);
 });
 
 test('bin/accdiffusion.js: --help exits 0; a bad argument exits 2 with one line', () => {

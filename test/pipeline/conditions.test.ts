@@ -7,7 +7,7 @@ import { tinySdxl } from '../helpers/paths.js';
 test('guidedConditions: windows with the same prompt share one encoding; rows equal encoding each prompt alone', async () => {
   const encoder = await createPromptEncoder(tinySdxl);
   try {
-    const ctx = { encoder, negativePrompt: null, textTime: true, targetHeight: 512, targetWidth: 768 };
+    const ctx = { encoder, negativePrompt: null, classifierFreeGuidance: true, textTime: true, targetHeight: 512, targetWidth: 768 };
     const prompts = ['a red circle', 'a blue square', 'a red circle', 'a red circle'];
     const crops = [[0, 0], [0, 128], [128, 0], [128, 128]] as const;
     const conds = await guidedConditions(ctx, prompts, crops);
@@ -23,10 +23,10 @@ test('guidedConditions: windows with the same prompt share one encoding; rows eq
       assert.deepEqual(Array.from(conds[k]!.positive.pooled!), Array.from(alone.pooled!.data));
       // micro-conditioning: target size twice around the window's crop
       assert.deepEqual(conds[k]!.positive.timeIds, [512, 768, crops[k]![0], crops[k]![1], 512, 768]);
-      assert.deepEqual(conds[k]!.negative.timeIds, conds[k]!.positive.timeIds);
+      assert.deepEqual(conds[k]!.negative!.timeIds, conds[k]!.positive.timeIds);
     }
     // SDXL forces zeros for an absent negative prompt
-    assert.ok(conds[1]!.negative.embeds.every((v) => v === 0));
+    assert.ok(conds[1]!.negative!.embeds.every((v) => v === 0));
   } finally {
     await encoder.release();
   }

@@ -25,9 +25,9 @@ for (const [name, dir] of [['tiny-sd', tinySd], ['tiny-sdxl', tinySdxl]] as cons
   test(`${name}: plain and capturing UNet accept 154 tokens; [e; e] predicts as [e]`, async () => {
     const components = await Components.load(dir, { threads: 1 });
     try {
-      const ctx = { encoder: components.promptEncoder, negativePrompt: 'blurry', textTime: components.folder.hasTextTimeEmbedding, targetHeight: 64, targetWidth: 64 };
+      const ctx = { encoder: components.promptEncoder, negativePrompt: 'blurry', classifierFreeGuidance: true, textTime: components.folder.hasTextTimeEmbedding, targetHeight: 64, targetWidth: 64 };
       const [cond] = await guidedConditions(ctx, ['a red cat'], [[0, 0]]);
-      const doubled: GuidedCondition = { negative: twice(cond!.negative), positive: twice(cond!.positive) };
+      const doubled: GuidedCondition = { negative: twice(cond!.negative!), positive: twice(cond!.positive) };
       const lat = components.folder.nativeLatentSize;
       const x = new TorchGenerator(1).randn([1, 4, lat, lat]);
       const unet = await components.plainUNet();

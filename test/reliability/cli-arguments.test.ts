@@ -37,7 +37,7 @@ function runCli(args: readonly string[], timeoutMs = 60_000): Promise<CliResult>
   });
 }
 
-// A malformed model folder (model_index.json is not JSON) and a folder that is not a model at all.
+// A malformed model folder (model_index.json cut short, as an interrupted download leaves it) and a folder that is not a model at all.
 const badModel = join(dir, 'bad-model');
 mkdirSync(badModel);
 writeFileSync(join(badModel, 'model_index.json'), '{"_class_name": "StableDiffusionXLPipeline",');
@@ -73,7 +73,7 @@ const CASES: Array<[string, string[], RegExp]> = [
   ['missing --init-latents file', ['--init-latents', join(dir, 'nope.safetensors'), '--out', out], /--init-latents: file .*nope\.safetensors does not exist/],
   ['unreadable --init-latents file', ['--init-latents', garbageLatents, '--out', out], /garbage\.safetensors: header length \d+ (exceeds|runs past)/],
   ['--init-latents is a folder', ['--init-latents', dir, '--out', out], /--init-latents: file .* does not exist/],
-  ['malformed model folder', ['--model', badModel, '--out', out], /bad-model\/model_index\.json: not valid JSON/],
+  ['malformed model folder', ['--model', badModel, '--out', out], /bad-model\/model_index\.json: ends early after \d+ bytes \(an interrupted download\?\)/],
   ['not a model folder', ['--model', notAModel, '--out', out], /not-a-model (is not a diffusers model folder|: has no model_index\.json)/],
   ['missing model folder', ['--model', join(dir, 'nowhere'), '--out', out], /nowhere.*not found|does not exist/],
 ];

@@ -89,7 +89,6 @@ test('bad configs raise ConfigError naming file, field and value', () => {
     [{ clip_sample: 'no' }, /clip_sample must be true or false, got "no"/],
     [{ timestep_spacing: 'even' }, /timestep_spacing .*"even"/],
     [{ prediction_type: 'x0' }, /prediction_type .*"x0"/],
-    [{ thresholding: true }, /thresholding/],
     [{ beta_start: 0.02, beta_end: 0.01 }, /beta_end/],
   ];
   for (const [cfg, re] of cases) assert.throws(() => parseSchedulerConfig(cfg, 'cfg.json'), (e: unknown) => e instanceof ConfigError && re.test(e.message), JSON.stringify(cfg));
@@ -98,6 +97,25 @@ test('bad configs raise ConfigError naming file, field and value', () => {
   // Karras sigmas parse (DPM++ and UniPC use them) but EulerDiscrete refuses them when built.
   assert.throws(() => createScheduler(parseSchedulerConfig({ _class_name: 'EulerDiscreteScheduler', use_karras_sigmas: true }, 'cfg.json'), undefined, 'cfg.json'), (e: unknown) => e instanceof ConfigError && /cfg\.json: .*use_karras_sigmas/.test(e.message));
   assert.throws(() => readSchedulerConfig('/nonexistent/scheduler_config.json'), ConfigError);
+});
+
+test('options of the scheduler being replaced never block the replacement (issue 11.3)', () => {
+  // refused by the class that would have to honour them, naming file and field
+  const karras = parseSchedulerConfig({ _class_name: 'EulerDiscreteScheduler', use_karras_sigmas: true }, 'cfg.json');
+  assert.throws(() => createScheduler(karras, undefined, 'cfg.json'), (e: unknown) => e instanceof ConfigError && /^cfg\.json: use_karras_sigmas is true/.test(e.message));
+  const thr = parseSchedulerConfig({ _class_name: 'DDIMScheduler', thresholding: true }, 'cfg.json');
+  assert.throws(() => createScheduler(thr, undefined, 'cfg.json'), (e: unknown) => e instanceof ConfigError && /^cfg\.json: thresholding is true/.test(e.message));
+  // ignored by a class that has no such option, as diffusers' DDIMScheduler.from_config(euler.config) does:
+  // the same timesteps and ᾱ as a config without the key
+  const plain = createScheduler(parseSchedulerConfig({ _class_name: 'EulerDiscreteScheduler' }, 'cfg.json'), 'ddim');
+  const ddim = createScheduler(karras, 'ddim');
+  ddim.setTimesteps(10);
+  plain.setTimesteps(10);
+  assert.deepEqual(ddim.timesteps, plain.timesteps);
+  assert.deepEqual(Array.from(ddim.alphasCumprod), Array.from(plain.alphasCumprod));
+  const euler = createScheduler(thr, 'euler');
+  euler.setTimesteps(10);
+  assert.equal(euler.timesteps.length, 10);
 });
 
 test('squaredcos_cap_v2 and linear betas have the diffusers shape', () => {

@@ -128,9 +128,9 @@ test('broken tokenizer files throw TokenizerError naming the file and the proble
   assertTokenizerError((d) => rmSync(join(d, 'vocab.json')), 'vocab.json', /file not found/);
   assertTokenizerError((d) => rmSync(join(d, 'merges.txt')), 'merges.txt', /file not found/);
   assertTokenizerError((d) => rmSync(join(d, 'tokenizer_config.json')), 'tokenizer_config.json', /file not found/);
-  assertTokenizerError(edit('vocab.json', () => ''), 'vocab.json', /file is empty/);
+  assertTokenizerError(edit('vocab.json', () => ''), 'vocab.json', /is empty \(0 bytes\): an interrupted download/);
   assertTokenizerError(edit('merges.txt', () => '\n'), 'merges.txt', /file is empty/);
-  assertTokenizerError(edit('vocab.json', (t) => t.slice(0, 100)), 'vocab.json', /malformed JSON/);
+  assertTokenizerError(edit('vocab.json', (t) => t.slice(0, 100)), 'vocab.json', /ends early after 100 bytes \(an interrupted download\?\)/);
   assertTokenizerError(edit('vocab.json', () => '[1, 2]'), 'vocab.json', /expected a JSON object/);
   assertTokenizerError(edit('tokenizer_config.json', (t) => t.replace('{', '{,')), 'tokenizer_config.json', /malformed JSON/);
   assertTokenizerError(edit('special_tokens_map.json', (t) => t + '}'), 'special_tokens_map.json', /malformed JSON/);

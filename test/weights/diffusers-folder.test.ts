@@ -136,6 +136,8 @@ test('errors: missing folder, missing/invalid model_index.json, non-object JSON'
     throwsConfig(() => openModelFolder(join(dir, 'model_index.json')), 'is a file');
     const index = join(dir, 'model_index.json');
     writeFileSync(index, '{"_class_name": "StableDiffusionPipeline", ');
+    throwsConfig(() => openModelFolder(dir), index, 'ends early', 'interrupted download');
+    writeFileSync(index, '{"_class_name": "StableDiffusionPipeline" "x": 1}');
     throwsConfig(() => openModelFolder(dir), index, 'not valid JSON');
     writeFileSync(index, '[1, 2]');
     throwsConfig(() => openModelFolder(dir), index, 'JSON object', 'an array');
