@@ -39,6 +39,7 @@ export function schedulerFrom(scheduler: Scheduler, tStart: number): Scheduler {
       throw new Error('schedulerFrom: set the timesteps of the underlying scheduler');
     },
     scaleModelInput: (sample, timestep, stepIndex) => scheduler.scaleModelInput(sample, timestep, shift(stepIndex)),
+    inputDivisor: (stepIndex) => scheduler.inputDivisor(stepIndex + tStart),
     step: (out, timestep, sample, options: StepOptions = {}) => {
       const stepIndex = shift(options.stepIndex);
       return scheduler.step(out, timestep, sample, stepIndex === undefined ? options : { ...options, stepIndex });

@@ -16,12 +16,13 @@ export class MultistepHistory {
   }
 
   /**
-   * Starts step i: step 0 clears the history; any other step must directly follow the last one recorded.
+   * Starts step i: step 0 clears the history; a run may also start at a later step with an empty history (an
+   * img2img run: diffusers' `set_begin_index`); any other step must directly follow the last one recorded.
    * Returns the earlier data predictions, most recent first. Throws RangeError otherwise.
    */
   begin(i: number): readonly Float32Array[] {
     if (i === 0) this.reset();
-    else if (this.last !== i - 1) {
+    else if (this.last !== i - 1 && this.last !== -1) {
       throw new RangeError(`${this.owner}: step ${i} must follow step ${i - 1} (last step taken: ${this.last < 0 ? 'none' : this.last}); multistep solvers run each step once, in order`);
     }
     return this.outputs;

@@ -81,10 +81,14 @@ export class UniPCMultistepScheduler implements Scheduler {
   }
 
   /** The predictor order of step i: min(solver_order, steps left with lower_order_final, steps taken + 1). */
-  orderAt(i: number): number {
+  /**
+   * The predictor's order at step i after `taken` earlier steps of this run (diffusers' `this_order`, capped by
+   * `lower_order_nums + 1`); `taken` defaults to i, a run that started at step 0 (img2img starts later).
+   */
+  orderAt(i: number, taken = i): number {
     const c = this.config;
     const cap = c.lowerOrderFinal ? Math.min(c.solverOrder, this.ts.length - i) : c.solverOrder;
-    return Math.min(cap, Math.min(i, c.solverOrder) + 1);
+    return Math.min(cap, Math.min(taken, c.solverOrder) + 1);
   }
 
   /** Whether step i starts with the UniC corrector. */
@@ -133,7 +137,7 @@ export class UniPCMultistepScheduler implements Scheduler {
     const x0 = this.dataPrediction(modelOutput, sample.data, i);
     let x = sample.data;
     if (i > 0 && this.correctsAt(i) && this.lastSample) x = this.correct(i, x, x0, earlier);
-    const order = this.orderAt(i);
+    const order = this.orderAt(i, earlier.length);
     this.history.end(i, x0);
     this.lastSample = x;
     this.lastOrder = order;

@@ -115,6 +115,25 @@ test('multistep solvers refuse a skipped or repeated step and restart their hist
   assert.equal(maxAbsDiff(s.step(m, s.timesteps[0]!, x, { stepIndex: 0 }).prevSample, a), 0);
 });
 
+test('a multistep run may start at a later step with an empty history (img2img, diffusers set_begin_index): first order, then second', () => {
+  for (const id of ['dpmpp_2m_n10', 'unipc_n10'] as const) {
+    const cfg = json.traces[id].config as Record<string, unknown>;
+    const x = slice(`${id}.sample_in`, 4);
+    const m = slice(`${id}.model_output`, 4);
+    const second = schedulerOf(cfg);
+    second.setTimesteps(10);
+    const first = schedulerOf({ ...cfg, solver_order: 1 });
+    first.setTimesteps(10);
+    const late = second.step(m, second.timesteps[4]!, x, { stepIndex: 4 }).prevSample;
+    assert.equal(maxAbsDiff(late, first.step(m, first.timesteps[4]!, x, { stepIndex: 4 }).prevSample), 0, `${id}: the first step is first order`);
+    // the next step has one earlier output: second order now, so it differs from the order-1 solver's
+    const x5 = slice(`${id}.sample_in`, 5);
+    const m5 = slice(`${id}.model_output`, 5);
+    const d = maxAbsDiff(second.step(m5, second.timesteps[5]!, x5, { stepIndex: 5 }).prevSample, first.step(m5, first.timesteps[5]!, x5, { stepIndex: 5 }).prevSample);
+    assert.ok(d > 0, `${id}: step 5 uses the history`);
+  }
+});
+
 const CLASSES = {
   DPMSolverMultistepScheduler: { generator: false },
   EulerAncestralDiscreteScheduler: { generator: true },
