@@ -9,6 +9,7 @@ export type { Pipeline, LoadOptions, RunContext, PipelineModelInfo } from './pip
 export { METHODS, SCHEDULERS, REFERENCE_NEGATIVE_PROMPT, type GenerateOptions, type Method, type SchedulerName } from './pipeline/options.js';
 export type { ProgressEvent, ProgressCallback, Branch } from './pipeline/events.js';
 export type { GenerateResult, StageResult, TokenMask, GenerationReport, RgbImage, Window } from './pipeline/result.js';
+export { checkWindowPromptsShape, type WindowPrompts, type WindowPromptsReview } from './pipeline/window-prompts.js';
 export type { Device } from './engine/providers.js';
 export { availableDevices } from './engine/providers.js';
 export type { Tensor } from './tensor/tensor.js';

@@ -13,6 +13,7 @@ import { anyNumber, fail, inputFile, nonNegative, oneOf, outputDir, outputFile, 
 import { buildProgram, CLI_DEVICES, DEFAULT_SCALE, DEFAULT_SEED, type RawGenerateOptions, type RawInfoOptions } from './flags.js';
 import { defaultModelPath } from './package-info.js';
 import type { TargetSize } from './target-size.js';
+import { readWindowPromptsFile } from './window-prompts-file.js';
 
 export { CLI_DEVICES, DEFAULT_SCALE, DEFAULT_SEED } from './flags.js';
 export { defaultModelPath, packageRoot, packageVersion } from './package-info.js';
@@ -21,7 +22,7 @@ export { estimateRun, MAX_PIXELS_WITHOUT_FORCE, resolveTargetSize, type RunEstim
 /** The generation settings the CLI passes through unchanged (their documentation is in GenerateOptions). */
 type PassedThrough =
   | 'prompt' | 'steps' | 'guidance' | 'multiGuidance' | 'guidanceRescale' | 'scheduler' | 'c' | 'stride' | 'viewBatchSize'
-  | 'cosineScale1' | 'cosineScale2' | 'cosineScale3' | 'sigma' | 'patchPrompts' | 'windowInteraction';
+  | 'cosineScale1' | 'cosineScale2' | 'cosineScale3' | 'sigma' | 'patchPrompts' | 'windowInteraction' | 'windowPrompts';
 
 export interface GenerateCommand extends Pick<GenerateOptions, PassedThrough> {
   readonly command: 'generate';
@@ -117,6 +118,7 @@ function toGenerate(o: RawGenerateOptions, cmd: Command, cwd: string): GenerateC
   const saveLatentsRaw = str('saveLatents');
   const initRaw = str('initLatents');
   const stagesRaw = str('saveStages');
+  const windowPromptsRaw = str('windowPrompts');
 
   const out = outputFile('--out', outRaw, cwd, force);
   const files = [out];
@@ -150,6 +152,7 @@ function toGenerate(o: RawGenerateOptions, cmd: Command, cwd: string): GenerateC
     patchPrompts: fromCli('patchPrompts') ? o.patchPrompts === true : undefined,
     windowInteraction: fromCli('windowInteraction') ? o.windowInteraction === true : undefined,
     referenceCompat: o.referenceCompat === true,
+    windowPrompts: windowPromptsRaw === undefined ? undefined : readWindowPromptsFile('--window-prompts', inputFile('--window-prompts', windowPromptsRaw, cwd)),
     initLatents: initRaw === undefined ? undefined : inputFile('--init-latents', initRaw, cwd),
     saveLatents,
     saveStages: stagesRaw === undefined ? undefined : outputDir('--save-stages', stagesRaw, cwd),

@@ -119,6 +119,7 @@ export async function runGenerate(cmd: GenerateCommand, io: Required<Pick<MainOp
       patchPrompts: cmd.patchPrompts,
       windowInteraction: cmd.windowInteraction,
       referenceCompat: cmd.referenceCompat,
+      windowPrompts: cmd.windowPrompts,
       initLatents,
     };
     const context: CliRunContext = { onProgress: renderer.onProgress, signal, stateDir: cmd.stateDir, resume: cmd.resume };

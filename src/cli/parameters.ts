@@ -58,6 +58,7 @@ export function formatParameters(p: ParametersInput): string {
     ['Window interaction', yesNo(o.windowInteraction)],
     ['Reference compat', yesNo(o.referenceCompat)],
   ];
+  if (o.windowPrompts) pairs.push(['Window prompts', JSON.stringify(o.windowPrompts)]);
   if (p.version) pairs.push(['Version', p.version]);
   const lines = [o.prompt];
   if (o.negativePrompt !== null && o.negativePrompt !== '') lines.push(`Negative prompt: ${o.negativePrompt}`);

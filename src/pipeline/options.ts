@@ -4,6 +4,7 @@
  */
 import { OptionsError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { checkWindowPromptsShape, type WindowPrompts } from './window-prompts.js';
 
 export const METHODS = ['accdiffusion', 'demofusion', 'multidiffusion', 'direct', 'attn-sf', 'scalecrafter'] as const;
 export type Method = (typeof METHODS)[number];
@@ -59,10 +60,16 @@ export interface GenerateOptions {
   readonly stageImages?: boolean;
   /** Initial latents [1,4,h,w] of the native-size pass, as diffusers' `latents=` (scaled by init_noise_sigma). */
   readonly initLatents?: Tensor;
+  /**
+   * Caller-supplied prompts of the patch windows of some or all upscaling stages (AccDiffusion with patch
+   * prompts only), replacing the ones chosen from the native pass's masks; see window-prompts.ts.
+   */
+  readonly windowPrompts?: WindowPrompts;
 }
 
 /** Options with every default filled in and validated. */
-export type ResolvedOptions = Required<Omit<GenerateOptions, 'initLatents' | 'negativePrompt' | 'scheduler'>> & {
+export type ResolvedOptions = Required<Omit<GenerateOptions, 'initLatents' | 'negativePrompt' | 'scheduler' | 'windowPrompts'>> & {
+  readonly windowPrompts?: WindowPrompts;
   readonly negativePrompt: string | null;
   readonly scheduler: SchedulerName | undefined;
   readonly initLatents: Tensor | undefined;
@@ -94,6 +101,10 @@ export function resolveOptions(o: GenerateOptions, nativeLatent: number): Resolv
     return x;
   };
   const isAcc = method === 'accdiffusion';
+  if (o.windowPrompts !== undefined) {
+    checkWindowPromptsShape(o.windowPrompts, 'windowPrompts');
+    check(isAcc && o.patchPrompts !== false, 'windowPrompts need method accdiffusion with patch prompts on');
+  }
   const stride = num('stride', o.stride, Math.max(1, Math.floor(nativeLatent / 2)), (x) => Number.isInteger(x) && x > 0 && x <= nativeLatent, `an integer in 1..${nativeLatent} (latent cells)`);
   return {
     prompt: o.prompt,
@@ -119,5 +130,6 @@ export function resolveOptions(o: GenerateOptions, nativeLatent: number): Resolv
     referenceCompat: o.referenceCompat ?? false,
     stageImages: o.stageImages ?? false,
     initLatents: o.initLatents,
+    ...(o.windowPrompts !== undefined ? { windowPrompts: o.windowPrompts } : {}),
   };
 }

@@ -5,7 +5,9 @@
 import type { Device } from '../engine/providers.js';
 import type { ProgressCallback } from './events.js';
 import type { GenerateOptions } from './options.js';
-import type { GenerateResult } from './result.js';
+import type { GenerateResult, StageResult } from './result.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { WindowPrompts, WindowPromptsReview } from './window-prompts.js';
 
 export interface LoadOptions {
   /** Execution provider (default cpu). */
@@ -23,6 +25,15 @@ export interface RunContext {
   readonly stateDir?: string;
   /** Continue from the last finished stage saved in stateDir (same options and seed give the same image). */
   readonly resume?: boolean;
+  /** The latents [1,4,h,w] after every denoising step of every stage (`step` counts from 0), e.g. for live previews. */
+  readonly onStepLatents?: (stage: number, step: number, latents: Tensor) => void;
+  /** Each stage's result as it finishes (with its image when GenerateOptions.stageImages). */
+  readonly onStage?: (stage: StageResult) => void;
+  /**
+   * AccDiffusion with patch prompts: after the native pass, the run waits for this promise; the window prompts
+   * it resolves to replace those chosen from the masks and are recorded in report.options.windowPrompts.
+   */
+  readonly reviewWindowPrompts?: (review: WindowPromptsReview) => Promise<WindowPrompts | undefined>;
 }
 
 /** Facts about the loaded model that callers (CLI, reports) need. */
