@@ -46,6 +46,7 @@ export function buildProgram(writeOut: ((text: string) => void) | undefined, han
       writeErr: () => {},
       outputError: () => {},
     })
+    .addHelpText('after', '\nThe local web page: accdiffusion serve [--host --port --models <dir...> --outputs <dir>] (see accdiffusion serve --help)')
     .showSuggestionAfterError(true)
     .allowExcessArguments(false);
 

@@ -213,6 +213,12 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   let renderer: ProgressRenderer | undefined;
   let json = false;
   try {
+    if (argv[0] === 'serve') {
+      // The local web page (src/server/); loaded only for this command.
+      const { runServe } = await import('../server/serve-command.js');
+      const stopped = new Promise<void>((r) => controller.signal.addEventListener('abort', () => r()));
+      return await runServe(argv.slice(1), { stdout, stderr, cwd, env, stopped });
+    }
     const cmd = parseArgs(argv, { writeOut: (s) => stdout.write(s), cwd });
     if (cmd.command === 'shown') return EXIT_OK;
     if (cmd.command === 'info') {

@@ -242,6 +242,7 @@ export async function generate(components: Components, options: GenerateOptions,
 
   // 4b. window prompts from the caller: fixed ones from the options, then the caller's review (window-prompts.ts)
   if (o.windowPrompts) applyWindowPrompts(stageWindows, o.windowPrompts);
+  let steered = o.windowPrompts !== undefined;
   if (ctx.reviewWindowPrompts && stageWindows.size > 0) {
     const nativeImage = stages[0]!.image ?? (await decode(1, stages[0]!.latents, true)).image!;
     const review: WindowPromptsReview = {
@@ -254,8 +255,10 @@ export async function generate(components: Components, options: GenerateOptions,
     const edited = await ctx.reviewWindowPrompts(review);
     if (ctx.signal?.aborted) throw new AbortedError('stopped after the native pass');
     if (edited) applyWindowPrompts(stageWindows, edited, 'reviewed window prompts');
+    steered ||= edited !== undefined;
   }
-  const usedWindowPrompts = o.windowPrompts || ctx.reviewWindowPrompts ? currentWindowPrompts(stageWindows) : undefined;
+  // Prompts the caller chose are recorded with the result (report options, PNG parameters).
+  const usedWindowPrompts = steered ? currentWindowPrompts(stageWindows) : undefined;
 
   // 5. progressive stages
   const unet = plainUnet ?? (upscaleStages.length ? await components.plainUNet() : undefined);
@@ -308,7 +311,7 @@ export async function generate(components: Components, options: GenerateOptions,
 
   const unetCalls = stageReports.reduce((a, st) => a + st.unetCalls, 0);
   const report: GenerationReport = {
-    options: usedWindowPrompts && stageWindows.size > 0 ? { ...keyOptions, windowPrompts: usedWindowPrompts } : keyOptions,
+    options: usedWindowPrompts ? { ...keyOptions, windowPrompts: usedWindowPrompts } : keyOptions,
     model: folder.path,
     stages: stageReports,
     seconds: { load: 0, encode: encodeSeconds, total: now() - t0 },
