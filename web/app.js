@@ -25,12 +25,20 @@ function progressText(job) {
 }
 
 function renderQueue() {
+  // Chips are updated in place (progress arrives several times a second; a chip must stay clickable).
   const q = document.getElementById('queue');
-  q.replaceChildren(...[...jobs.values()].reverse().map((j) => {
-    const b = el('button', { type: 'button', class: `job-chip state-${j.state}${j.id === selected ? ' selected' : ''}`, 'data-job': j.id, text: `${String(j.settings.prompt ?? '').slice(0, 28)} · ${j.state}` });
-    b.addEventListener('click', () => select(j.id));
-    return b;
-  }));
+  const order = [...jobs.values()].reverse();
+  for (const j of order) {
+    let b = q.querySelector(`[data-job="${j.id}"]`);
+    if (!b) {
+      b = el('button', { type: 'button', 'data-job': j.id });
+      b.addEventListener('click', () => select(j.id));
+    }
+    b.className = `job-chip state-${j.state}${j.id === selected ? ' selected' : ''}`;
+    const text = `${String(j.settings.prompt ?? '').slice(0, 28)} · ${j.state}`;
+    if (b.textContent !== text) b.textContent = text;
+    q.append(b);
+  }
 }
 
 function select(id) {
@@ -41,6 +49,7 @@ function select(id) {
 
 function renderJob(job, full = false) {
   const box = document.getElementById('job');
+  document.getElementById('idle').hidden = Boolean(job);
   if (!job) {
     box.hidden = true;
     return;

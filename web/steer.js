@@ -71,24 +71,47 @@ function renderStage() {
   svg.setAttribute('viewBox', `0 0 ${stage.latentWidth} ${stage.latentHeight}`);
   const prompts = promptsOf(stage);
   const tip = document.getElementById('window-tip');
+  let hovered = -1;
+  const setHover = (i) => {
+    if (i === hovered) return;
+    if (hovered >= 0) {
+      svg.querySelector(`rect[data-window="${hovered}"]`)?.classList.remove('hover');
+      document.getElementById(`wp-${stage.stage}-${hovered}`)?.classList.remove('hover');
+    }
+    hovered = i;
+    if (i < 0) {
+      tip.textContent = 'hover a window';
+      return;
+    }
+    svg.querySelector(`rect[data-window="${i}"]`)?.classList.add('hover');
+    document.getElementById(`wp-${stage.stage}-${i}`)?.classList.add('hover');
+    tip.textContent = `window ${i}: ${promptsOf(stage)[i] || '(empty prompt)'}`;
+  };
+  // Windows overlap (stride < window): the pointer picks the window whose centre is nearest.
+  const windowAt = (e) => {
+    const box = svg.getBoundingClientRect();
+    const x = ((e.clientX - box.left) / box.width) * stage.latentWidth;
+    const y = ((e.clientY - box.top) / box.height) * stage.latentHeight;
+    let best = -1, bestD = Infinity;
+    stage.windows.forEach((w, i) => {
+      if (x < w.left || x > w.left + w.width || y < w.top || y > w.top + w.height) return;
+      const d = (x - w.left - w.width / 2) ** 2 + (y - w.top - w.height / 2) ** 2;
+      if (d < bestD) [best, bestD] = [i, d];
+    });
+    return best;
+  };
+  svg.onmousemove = (e) => setHover(windowAt(e));
+  svg.onmouseleave = () => setHover(-1);
+  svg.onclick = (e) => {
+    const i = windowAt(e);
+    const t = document.getElementById(`wp-${stage.stage}-${i}`);
+    t?.scrollIntoView({ block: 'nearest' });
+    t?.focus();
+  };
   stage.windows.forEach((w, i) => {
     const r = document.createElementNS(SVG, 'rect');
     Object.entries({ x: w.left, y: w.top, width: w.width, height: w.height, 'data-window': i }).forEach(([k, v]) => r.setAttribute(k, String(v)));
     r.style.stroke = colour(i);
-    r.addEventListener('mouseenter', () => {
-      tip.textContent = `window ${i}: ${promptsOf(stage)[i] || '(empty prompt)'}`;
-      document.getElementById(`wp-${stage.stage}-${i}`)?.classList.add('hover');
-      r.classList.add('hover');
-    });
-    r.addEventListener('mouseleave', () => {
-      document.getElementById(`wp-${stage.stage}-${i}`)?.classList.remove('hover');
-      r.classList.remove('hover');
-    });
-    r.addEventListener('click', () => {
-      const t = document.getElementById(`wp-${stage.stage}-${i}`);
-      t?.scrollIntoView({ block: 'nearest' });
-      t?.focus();
-    });
     svg.append(r);
     const t = el('textarea', { id: `wp-${stage.stage}-${i}`, 'data-window': String(i), rows: 2, 'aria-label': `prompt of window ${i}` });
     t.value = prompts[i] ?? '';

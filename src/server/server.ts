@@ -5,10 +5,10 @@
  * Origin + token on every POST, names checked before any file lookup, body size limits. The server keeps
  * running whatever a request does: every handler's error becomes a JSON `{ error }` answer.
  */
-import { createReadStream, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { AccDiffusionError } from '../errors.js';
 import { checkWindowPromptsShape } from '../pipeline/window-prompts.js';
 import { formFields, METHOD_HELP, SCALE_PRESETS } from './form-fields.js';
@@ -69,6 +69,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const host = o.host ?? '127.0.0.1';
   const outputs = resolve(o.outputs);
   if (!statSync(outputs).isDirectory()) throw new AccDiffusionError(`${outputs} is not a folder`);
+  const realOutputs = realpathSync(outputs);
   const assets = loadAssets(o.assets ?? defaultAssetsDir());
   const token = newToken();
   const env = o.env ?? process.env;
@@ -156,6 +157,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     const file = join(outputs, name);
     let size: number;
     try {
+      // A link inside the folder that points out of it is not followed.
+      if (!realpathSync(file).startsWith(realOutputs + sep)) throw new Error('outside');
       const st = statSync(file);
       if (!st.isFile()) throw new Error('not a file');
       size = st.size;
