@@ -43,7 +43,9 @@ try {
   const gaps = frames.slice(1).map((t, i) => t - frames[i]).sort((a, b) => a - b);
   const q = (p) => gaps[Math.min(gaps.length - 1, Math.floor(p * gaps.length))].toFixed(1);
   const linked = await page.evaluate(() => [...document.querySelectorAll('.compare img')].map((i) => i.style.transform));
-  console.log(JSON.stringify({ inputs: 180, ms, frames: frames.length, medianFrameMs: q(0.5), p95FrameMs: q(0.95), maxFrameMs: q(0.999), linked: linked[0] === linked[1], transform: linked[0] }));
+  const raw = frames.slice(1).map((t, i) => t - frames[i]);
+  const long = raw.map((g, i) => [i, Math.round(g)]).filter(([, g]) => g > 50);
+  console.log(JSON.stringify({ inputs: 180, ms, frames: frames.length, longFrames: long, medianFrameMs: q(0.5), p95FrameMs: q(0.95), maxFrameMs: q(0.999), linked: linked[0] === linked[1], transform: linked[0] }));
 } finally {
   await browser.close();
   await server.close();

@@ -212,11 +212,13 @@ export class JobQueue {
       onStage: (st) => {
         if (!st.image) return;
         const image = st.image;
-        void stageJpeg(image).then((jpeg) => {
-          job.assets.set(`stage-${st.stage}`, { type: 'image/jpeg', data: jpeg });
-          job.stageImages.push({ stage: st.stage, width: image.width, height: image.height });
-          this.changed(job, true);
-        });
+        stageJpeg(image)
+          .then((jpeg) => {
+            job.assets.set(`stage-${st.stage}`, { type: 'image/jpeg', data: jpeg });
+            job.stageImages.push({ stage: st.stage, width: image.width, height: image.height });
+            this.changed(job, true);
+          })
+          .catch(() => {}); // a display image that failed to encode is only missing from the page
       },
       reviewWindowPrompts: (review) => this.review(job, review),
     };

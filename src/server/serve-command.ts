@@ -81,7 +81,14 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
     process.once('SIGINT', () => r());
     process.once('SIGTERM', () => r());
   });
-  await stopped;
+  // A stray rejection in a request's or job's side work is logged; the server keeps serving.
+  const onRejection = (e: unknown) => io.stderr.write(`accdiffusion serve: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.on('unhandledRejection', onRejection);
+  try {
+    await stopped;
+  } finally {
+    process.off('unhandledRejection', onRejection);
+  }
   io.stderr.write('accdiffusion serve: stopping\n');
   await server.close();
   return 0;
