@@ -15,7 +15,7 @@ import { OptionsError } from '../../src/errors.js';
 import type { Pipeline } from '../../src/pipeline/pipeline-api.js';
 import { loadPipeline } from '../../src/pipeline/pipeline.js';
 import type { GenerateResult } from '../../src/pipeline/result.js';
-import type { WindowPromptsReview } from '../../src/pipeline/window-prompts.js';
+import { applyWindowPrompts, type WindowPromptsReview } from '../../src/pipeline/window-prompts.js';
 import { tinySdxl } from '../helpers/paths.js';
 
 const base = { prompt: 'a red circle and a blue square', width: 512, height: 512, steps: 2, seed: 7 } as const;
@@ -62,16 +62,19 @@ describe('window prompts supplied by the caller', () => {
     assert.deepEqual(seen.masks.map((m) => m.token), plain.masks.map((m) => m.token));
     assert.deepEqual(viaHook.report.options.windowPrompts, { 2: edited });
     assert.deepEqual(viaHook.image.rgb, viaOption.image.rgb, 'steering through the hook = the CLI\'s --window-prompts');
-    // A hook that resolves to nothing changes nothing and records nothing.
-    const untouched = await pipe.generate({ ...base, steps: 1 }, { reviewWindowPrompts: async () => undefined });
-    assert.equal(untouched.report.options.windowPrompts, undefined);
   });
 
   it('refuses wrong window counts, unknown stages and methods without patch prompts', async () => {
-    await assert.rejects(pipe.generate({ ...base, steps: 1, windowPrompts: { 2: ['only one'] } }), (e: unknown) => e instanceof OptionsError && /stage 2 has 9 windows, got 1 prompts/.test(e.message));
-    await assert.rejects(pipe.generate({ ...base, steps: 1, windowPrompts: { 3: edited } }), (e: unknown) => e instanceof OptionsError && /no windows at stage 3/.test(e.message));
+    const windows = () => new Map([[2, { views: [{ hStart: 0, hEnd: 32, wStart: 0, wEnd: 32 }, { hStart: 0, hEnd: 32, wStart: 16, wEnd: 48 }], padding: 0, prompts: ['a', 'b'] }]]);
+    assert.throws(() => applyWindowPrompts(windows(), { 2: ['only one'] }), (e: unknown) => e instanceof OptionsError && /stage 2 has 2 windows, got 1 prompts/.test(e.message));
+    assert.throws(() => applyWindowPrompts(windows(), { 3: ['x', 'y'] }), (e: unknown) => e instanceof OptionsError && /no windows at stage 3 \(stages with windows: 2\)/.test(e.message));
+    const ok = windows();
+    applyWindowPrompts(ok, { 2: ['x', 'y'] });
+    assert.deepEqual(ok.get(2)!.prompts, ['x', 'y']);
+    // Through the pipeline: checked before any work, or right after the native pass.
     await assert.rejects(pipe.generate({ ...base, method: 'demofusion', windowPrompts: { 2: edited } }), (e: unknown) => e instanceof OptionsError && /need method accdiffusion/.test(e.message));
     await assert.rejects(pipe.generate({ ...base, windowPrompts: { 2: [1, 2] } as never }), OptionsError);
+    await assert.rejects(pipe.generate({ ...base, steps: 1, windowPrompts: { 2: ['only one'] } }), (e: unknown) => e instanceof OptionsError && /stage 2 has 9 windows, got 1 prompts/.test(e.message));
   });
 });
 

@@ -100,6 +100,7 @@ describe('serve: the page in Chromium', { skip }, () => {
     assert.equal(await page.locator('#stage-images img').count(), 2);
     // The masks and window grid are shown even without steering.
     assert.equal(await page.locator('#window-grid rect').count(), 9);
+    assert.equal(job!.result!.windowPrompts, undefined, 'nothing recorded when nobody chose window prompts');
     plainFile = job!.result!.file;
     assert.deepEqual(pngFiles(server.outputs), [plainFile]);
     const params = readPngTextEntry(readFileSync(join(server.outputs, plainFile)), 'parameters')!;
