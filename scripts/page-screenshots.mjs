@@ -22,6 +22,7 @@ try {
   await page.selectOption('#f-scale', '3');
   await page.fill('#f-steps', '20');
   await page.check('#f-review');
+  await page.evaluate(() => (document.getElementById('settings').scrollTop = 0));
   await page.screenshot({ path: join(out, 'page-idle.png') });
 
   const narrow = await browser.newPage({ viewport: { width: 420, height: 860 } });
