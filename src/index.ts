@@ -11,6 +11,7 @@ export { METHODS, SCHEDULERS, REFERENCE_NEGATIVE_PROMPT, type GenerateOptions, t
 export type { ProgressEvent, ProgressCallback, Branch } from './pipeline/events.js';
 export type { GenerateResult, StageResult, TokenMask, GenerationReport, RgbImage, Window } from './pipeline/result.js';
 export { readInputImage, INPUT_BACKGROUND, type InputImage } from './cli/input-image.js';
+export { checkWindowPromptsShape, type WindowPrompts, type WindowPromptsReview } from './pipeline/window-prompts.js';
 export type { Device } from './engine/providers.js';
 export { availableDevices } from './engine/providers.js';
 export { collectRunBuffersWith, RUN_BUFFER_BUDGET_BYTES } from './engine/transient-memory.js';

@@ -16,6 +16,7 @@ import { buildProgram, CLI_DEVICES, DEFAULT_SCALE, DEFAULT_SEED, type RawGenerat
 import { defaultModelPath } from './package-info.js';
 import { modelFileFlags, type ModelFileFlags } from './model-file-flags.js';
 import type { TargetSize } from './target-size.js';
+import { readWindowPromptsFile } from './window-prompts-file.js';
 
 export { CLI_DEVICES, DEFAULT_SCALE, DEFAULT_SEED } from './flags.js';
 export { defaultModelPath, packageRoot, packageVersion } from './package-info.js';
@@ -25,7 +26,7 @@ export { estimateRun, MAX_PIXELS_WITHOUT_FORCE, resolveTargetSize, type RunEstim
 type PassedThrough =
   | 'prompt' | 'steps' | 'guidance' | 'multiGuidance' | 'guidanceRescale' | 'scheduler' | 'c' | 'stride' | 'viewBatchSize'
   | 'cosineScale1' | 'cosineScale2' | 'cosineScale3' | 'sigma' | 'patchPrompts' | 'windowInteraction'
-  | 'promptWeighting' | 'maxPromptChunks';
+  | 'promptWeighting' | 'maxPromptChunks' | 'windowPrompts';
 
 export interface GenerateCommand extends Pick<GenerateOptions, PassedThrough> {
   readonly command: 'generate';
@@ -140,6 +141,7 @@ function toGenerate(o: RawGenerateOptions, cmd: Command, cwd: string, upscale = 
   const saveLatentsRaw = str('saveLatents');
   const initRaw = str('initLatents');
   const stagesRaw = str('saveStages');
+  const windowPromptsRaw = str('windowPrompts');
 
   const out = outputFile('--out', outRaw, cwd, force);
   const files = [out];
@@ -176,6 +178,7 @@ function toGenerate(o: RawGenerateOptions, cmd: Command, cwd: string, upscale = 
     promptWeighting: fromCli('promptWeighting') ? o.promptWeighting === true : undefined,
     maxPromptChunks: positiveInt('--max-prompt-chunks', str('maxPromptChunks')),
     referenceCompat: o.referenceCompat === true,
+    windowPrompts: windowPromptsRaw === undefined ? undefined : readWindowPromptsFile('--window-prompts', inputFile('--window-prompts', windowPromptsRaw, cwd)),
     initLatents: initRaw === undefined ? undefined : inputFile('--init-latents', initRaw, cwd),
     saveLatents,
     saveStages: stagesRaw === undefined ? undefined : outputDir('--save-stages', stagesRaw, cwd),

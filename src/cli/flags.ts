@@ -53,6 +53,7 @@ export function buildProgram(writeOut: ((text: string) => void) | undefined, han
       writeErr: () => {},
       outputError: () => {},
     })
+    .addHelpText('after', '\nThe local web page: accdiffusion serve [--host --port --models <dir...> --outputs <dir>] (see accdiffusion serve --help)')
     .showSuggestionAfterError(true)
     .allowExcessArguments(false);
 
@@ -116,6 +117,7 @@ function addGenerationFlags(cmd: Command, scaleHelp: string): Command {
     .option('--sigma <x>', 'Gaussian blur std before dilated sampling (default 0.8)')
     .option('--no-patch-prompts', 'same prompt in every window (ablation)')
     .option('--no-window-interaction', 'no window interaction in dilated sampling (ablation)')
+    .option('--window-prompts <file.json>', 'per-stage window prompts {"2": ["...", ...]} replacing AccDiffusion\'s (or a --report file)')
     .option('--reference-compat', 'reproduce the reference code\'s scheduler input-scaling quirk', false)
     .option('--init-latents <file>', 'safetensors with tensor "latents" [1,4,h,w] float32 for the native pass')
     .option('--save-latents <file>', 'write final and per-stage latents (safetensors)')

@@ -130,6 +130,7 @@ export async function runGenerate(cmd: GenerateCommand | UpscaleCommand, io: Req
       promptWeighting: cmd.promptWeighting,
       maxPromptChunks: cmd.maxPromptChunks,
       referenceCompat: cmd.referenceCompat,
+      windowPrompts: cmd.windowPrompts,
       initLatents,
       ...(input && cmd.command === 'upscale' ? { image: input.image, inputResidual: cmd.inputResidual, ...(cmd.strength !== undefined ? { strength: cmd.strength } : {}) } : {}),
     };
@@ -227,6 +228,12 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   let renderer: ProgressRenderer | undefined;
   let json = false;
   try {
+    if (argv[0] === 'serve') {
+      // The local web page (src/server/); loaded only for this command.
+      const { runServe } = await import('../server/serve-command.js');
+      const stopped = new Promise<void>((r) => controller.signal.addEventListener('abort', () => r()));
+      return await runServe(argv.slice(1), { stdout, stderr, cwd, env, stopped });
+    }
     const cmd = parseArgs(argv, { writeOut: (s) => stdout.write(s), cwd });
     if (cmd.command === 'shown') return EXIT_OK;
     if (cmd.command === 'info') {

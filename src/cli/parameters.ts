@@ -66,6 +66,7 @@ export function formatParameters(p: ParametersInput): string {
   ];
   // A1111 writes "Emphasis" only when it is not its default ("Original"); "None" reads brackets literally.
   if (o.promptWeighting === false) pairs.push(['Emphasis', 'None']);
+  if (o.windowPrompts) pairs.push(['Window prompts', JSON.stringify(o.windowPrompts)]);
   if (p.version) pairs.push(['Version', p.version]);
   const lines = [o.prompt + (p.loras ?? []).map((l) => ` <lora:${l.name}:${l.scale}>`).join('')];
   if (o.negativePrompt !== null && o.negativePrompt !== '') lines.push(`Negative prompt: ${o.negativePrompt}`);

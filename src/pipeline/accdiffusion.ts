@@ -39,6 +39,7 @@ import type { UNetRunner } from './unet-runner.js';
 import { assertFinite, runUpscaleStage, type PatchWindows } from './upscale-stage.js';
 import { getViews, mdViews, type RandInt, type View } from './views.js';
 import { bigintAsString, nextSeed, type Seed } from '../tensor/seed.js';
+import { applyWindowPrompts, currentWindowPrompts, stageWindowRects, type WindowPrompts, type WindowPromptsReview } from './window-prompts.js';
 
 /** The random streams of a run (injectable for replay tests). */
 export interface RandomStreams {
@@ -89,6 +90,14 @@ export interface GenerateContext {
   readonly onStageLatents?: (stage: number, latents: Tensor) => void;
   /** Per-step latents of every stage (tests compare them with the reference's). */
   readonly onStepLatents?: (stage: number, step: number, latents: Tensor) => void;
+  /** Called with each stage's result as it finishes (its image when GenerateOptions.stageImages). */
+  readonly onStage?: (stage: StageResult) => void;
+  /**
+   * AccDiffusion with patch prompts: called once after the native pass with its image, masks and every
+   * stage's windows and prompts; the prompts it resolves to replace those stages' (window-prompts.ts).
+   * The run waits for it; aborting the signal meanwhile ends the run after it settles.
+   */
+  readonly reviewWindowPrompts?: (review: WindowPromptsReview) => Promise<WindowPrompts | undefined>;
 }
 
 const now = (): number => performance.now() / 1000;
@@ -145,8 +154,8 @@ export async function generate(components: Components, options: GenerateOptions,
   let masks: TokenMask[] = (resumed?.state.masks ?? []).map((m) => ({ ...m, mask: Uint8Array.from(m.mask) }));
   const stageWindows = new Map<number, StageWindows>(resumed?.state.stageWindows ?? []);
   const lastStage = upscaleStages.length ? upscaleStages[upscaleStages.length - 1]!.scale : 1;
-  const decode = async (stage: number, latents: Tensor): Promise<{ image: StageResult['image']; seconds: number }> => {
-    if (!o.stageImages && stage !== lastStage) return { image: undefined, seconds: 0 };
+  const decode = async (stage: number, latents: Tensor, always = false): Promise<{ image: StageResult['image']; seconds: number }> => {
+    if (!o.stageImages && stage !== lastStage && !always) return { image: undefined, seconds: 0 };
     const t = now();
     const scaled = latentsForDecode(latents, components.vaeConfig);
     const tileLatent = folder.nativeLatentSize;
@@ -169,6 +178,7 @@ export async function generate(components: Components, options: GenerateOptions,
   let anchorStd = resumed?.state.anchorStd ?? 1;
   const checkpoint = (stage: number, latents: Tensor): void => {
     ctx.onStageLatents?.(stage, latents);
+    ctx.onStage?.(stages[stages.length - 1]!);
     checkpoints?.save({
       version: 1, key: checkpoints.key, stage, anchorMean, anchorStd, streams: random.snapshot!(),
       stageWindows: [...stageWindows], masks: masks.map((m) => ({ ...m, mask: Array.from(m.mask) })), reports: stageReports,
@@ -258,6 +268,26 @@ export async function generate(components: Components, options: GenerateOptions,
     emit({ type: 'stage-end', stage: 1, seconds: now() - tStage });
   }
 
+  // 4b. window prompts from the caller: fixed ones from the options, then the caller's review (window-prompts.ts)
+  if (o.windowPrompts) applyWindowPrompts(stageWindows, o.windowPrompts);
+  let steered = o.windowPrompts !== undefined;
+  if (ctx.reviewWindowPrompts && stageWindows.size > 0) {
+    const nativeImage = stages[0]!.image ?? (await decode(1, stages[0]!.latents, true)).image!;
+    const review: WindowPromptsReview = {
+      nativeImage, masks,
+      stages: upscaleStages.filter((st) => stageWindows.has(st.scale)).map((st) => {
+        const sw = stageWindows.get(st.scale)!;
+        return { stage: st.scale, latentWidth: st.latentWidth, latentHeight: st.latentHeight, windows: stageWindowRects(sw), prompts: [...sw.prompts] };
+      }),
+    };
+    const edited = await ctx.reviewWindowPrompts(review);
+    if (ctx.signal?.aborted) throw new AbortedError('stopped after the native pass');
+    if (edited) applyWindowPrompts(stageWindows, edited, 'reviewed window prompts');
+    steered ||= edited !== undefined;
+  }
+  // Prompts the caller chose are recorded with the result (report options, PNG parameters).
+  const usedWindowPrompts = steered ? currentWindowPrompts(stageWindows) : undefined;
+
   // 5. progressive stages
   const unet = plainUnet ?? (upscaleStages.length ? await components.plainUNet() : undefined);
   for (const size of upscaleStages) {
@@ -313,7 +343,7 @@ export async function generate(components: Components, options: GenerateOptions,
 
   const unetCalls = stageReports.reduce((a, st) => a + st.unetCalls, 0);
   const report: GenerationReport = {
-    options: keyOptions,
+    options: usedWindowPrompts ? { ...keyOptions, windowPrompts: usedWindowPrompts } : keyOptions,
     model: folder.path,
     stages: stageReports,
     seconds: { load: 0, encode: encodeSeconds, total: now() - t0 },

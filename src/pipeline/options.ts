@@ -7,6 +7,7 @@ import { findSchedulerName, SCHEDULER_NAMES, type SchedulerName } from '../sched
 import type { Tensor } from '../tensor/tensor.js';
 import type { RgbImage } from './result.js';
 import { toSeed, type Seed } from '../tensor/seed.js';
+import { checkWindowPromptsShape, type WindowPrompts } from './window-prompts.js';
 
 export const METHODS = ['accdiffusion', 'demofusion', 'multidiffusion', 'direct', 'attn-sf', 'scalecrafter'] as const;
 export type Method = (typeof METHODS)[number];
@@ -102,12 +103,18 @@ export interface GenerateOptions {
    * stage's noised start). docs/upscale.md §3.1 has the measurement.
    */
   readonly inputResidual?: boolean;
+  /**
+   * Caller-supplied prompts of the patch windows of some or all upscaling stages (AccDiffusion with patch
+   * prompts only), replacing the ones chosen from the native pass's masks; see window-prompts.ts.
+   */
+  readonly windowPrompts?: WindowPrompts;
 }
 
 /** Options with every default filled in and validated. */
-export type ResolvedOptions = Required<Omit<GenerateOptions, 'initLatents' | 'negativePrompt' | 'scheduler' | 'image' | 'seed'>> & {
+export type ResolvedOptions = Required<Omit<GenerateOptions, 'initLatents' | 'negativePrompt' | 'scheduler' | 'image' | 'seed' | 'windowPrompts'>> & {
   /** A number up to 2^53 − 1, a bigint above (JSON writers use bigintAsString). */
   readonly seed: Seed;
+  readonly windowPrompts?: WindowPrompts;
   readonly negativePrompt: string | null;
   readonly scheduler: SchedulerName | undefined;
   readonly initLatents: Tensor | undefined;
@@ -150,6 +157,10 @@ export function resolveOptions(o: GenerateOptions, nativeLatent: number): Resolv
   const isAcc = method === 'accdiffusion';
   // AccDiffusion's window prompts are made of the prompt's words: without words there is nothing to place.
   check(!(o.image && isAcc && o.prompt.trim() === ''), 'accdiffusion needs a prompt to upscale an image (its window prompts are made of the prompt\'s words); give --prompt or use --method demofusion');
+  if (o.windowPrompts !== undefined) {
+    checkWindowPromptsShape(o.windowPrompts, 'windowPrompts');
+    check(isAcc && o.patchPrompts !== false, 'windowPrompts need method accdiffusion with patch prompts on');
+  }
   const stride = num('stride', o.stride, Math.max(1, Math.floor(nativeLatent / 2)), (x) => Number.isInteger(x) && x > 0 && x <= nativeLatent, `an integer in 1..${nativeLatent} (latent cells)`);
   return {
     prompt: o.prompt,
@@ -179,5 +190,6 @@ export function resolveOptions(o: GenerateOptions, nativeLatent: number): Resolv
     maxPromptChunks: num('maxPromptChunks', o.maxPromptChunks, 4, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
     inputResidual: o.inputResidual ?? false,
     strength: num('strength', o.strength, 0.5, (x) => x >= 0 && x <= 1, 'in [0, 1]'),
+    ...(o.windowPrompts !== undefined ? { windowPrompts: o.windowPrompts } : {}),
   };
 }

@@ -7,7 +7,8 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { RandomStreams } from './accdiffusion.js';
 import type { ProgressCallback } from './events.js';
 import type { GenerateOptions } from './options.js';
-import type { GenerateResult } from './result.js';
+import type { GenerateResult, StageResult } from './result.js';
+import type { WindowPrompts, WindowPromptsReview } from './window-prompts.js';
 
 export interface LoadOptions {
   /** Execution provider (default cpu). */
@@ -36,11 +37,20 @@ export interface RunContext {
   readonly stateDir?: string;
   /** Continue from the last finished stage saved in stateDir (same options and seed give the same image). */
   readonly resume?: boolean;
+  /** The latents [1,4,h,w] after every denoising step of every stage (`step` counts from 0), e.g. for live previews. */
+  readonly onStepLatents?: (stage: number, step: number, latents: Tensor) => void;
+  /** Each stage's result as it finishes (with its image when GenerateOptions.stageImages). */
+  readonly onStage?: (stage: StageResult) => void;
+  /**
+   * AccDiffusion with patch prompts: after the native pass, the run waits for this promise; the window prompts
+   * it resolves to replace those chosen from the masks and are recorded in report.options.windowPrompts.
+   */
+  readonly reviewWindowPrompts?: (review: WindowPromptsReview) => Promise<WindowPrompts | undefined>;
 }
 
 /**
- * Hooks into a run for replays and parity tests (the tool's own tests use them to compare every step with
- * diffusers and with the original AccDiffusion code). Latents are NCHW float32 [1, 4, h, w] in latent cells,
+ * Hooks into a run for replays and parity tests (the tool's own tests use them, with RunContext.onStepLatents, to
+ * compare every step with diffusers and with the original AccDiffusion code). Latents are NCHW float32 [1, 4, h, w] in latent cells,
  * scaled as the scheduler sees them (not divided by the VAE's scaling factor).
  */
 export interface RunHooks {
@@ -48,8 +58,6 @@ export interface RunHooks {
   readonly random?: RandomStreams;
   /** Called after each stage (1 = the native pass or the only stage) with its final latents. */
   readonly onStageLatents?: (stage: number, latents: Tensor) => void;
-  /** Called after every denoising step (0-based) of every stage with the stepped latents. */
-  readonly onStepLatents?: (stage: number, step: number, latents: Tensor) => void;
 }
 
 /** Facts about the loaded model that callers (CLI, reports) need. */

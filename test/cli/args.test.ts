@@ -71,7 +71,7 @@ test('every option parses to its typed value', () => {
     stride: 32, viewBatchSize: 4, cosineScale1: 2, cosineScale2: 1.5, cosineScale3: 0, sigma: 1.2, patchPrompts: false,
     windowInteraction: false, promptWeighting: false, maxPromptChunks: 3, referenceCompat: true, initLatents: join(dir, 'init.safetensors'), saveLatents: join(dir, 'sub/l.safetensors'),
     saveStages: join(dir, 'stages'), report: join(dir, 'sub/r.json'), out: join(dir, 'sub/o.png'), force: false, device: 'cuda', threads: 3,
-    quiet: false, json: true, stateDir: join(dir, 'state'), resume: true,
+    quiet: false, json: true, stateDir: join(dir, 'state'), resume: true, windowPrompts: undefined,
   });
   assert.equal(gen('--no-negative-prompt').negativePrompt, null);
   assert.deepEqual(gen('--scale', '4').size, { kind: 'scale', scale: 4 });

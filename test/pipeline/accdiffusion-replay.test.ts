@@ -7,7 +7,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPipeline } from '../../src/pipeline/pipeline.js';
 import type { Pipeline } from '../../src/pipeline/pipeline-api.js';
-import type { RunHooks } from '../../src/pipeline/pipeline-api.js';
+import type { RunContext, RunHooks } from '../../src/pipeline/pipeline-api.js';
 import { maxAbsDiff, tensor, type Tensor } from '../../src/tensor/tensor.js';
 import { TorchGenerator } from '../../src/tensor/torch-generator.js';
 import { jitterReplay, ReplayRandom } from '../helpers/replay-random.js';
@@ -35,7 +35,7 @@ async function replay(run: string) {
   const jitter = jitterReplay(run, 32);
   const stepLatents = new Map<string, Tensor>();
   const stageLatents = new Map<number, Tensor>();
-  const ctx: RunHooks = {
+  const ctx: RunContext & RunHooks = {
     random: { latents: new TorchGenerator(0), global: random, jitter },
     onStepLatents: (stage, step, l) => stepLatents.set(`${stage}.${step}`, l),
     onStageLatents: (stage, l) => stageLatents.set(stage, l),

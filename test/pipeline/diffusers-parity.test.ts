@@ -6,7 +6,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPipeline } from '../../src/pipeline/pipeline.js';
-import type { RunHooks } from '../../src/pipeline/pipeline-api.js';
+import type { RunContext, RunHooks } from '../../src/pipeline/pipeline-api.js';
 import { maxAbsDiff, tensor, type Tensor } from '../../src/tensor/tensor.js';
 import { oracleF32, oracleJson } from '../helpers/oracle.js';
 import { tinySd, tinySdxl } from '../helpers/paths.js';
@@ -24,7 +24,7 @@ for (const c of CASES) {
     const pipe = await loadPipeline(c.model, { threads: 1 });
     try {
       const steps: Tensor[] = [];
-      const ctx: RunHooks = { onStepLatents: (_stage, i, l) => (steps[i] = l) };
+      const ctx: RunContext & RunHooks = { onStepLatents: (_stage, i, l) => (steps[i] = l) };
       const r = await pipe.generate(
         { prompt: call.prompt, negativePrompt: null, width: call.width, height: call.height, steps: call.num_inference_steps, guidance: call.guidance_scale, scheduler: c.scheduler, method: 'direct', initLatents: tensor(init.shape, init.data) },
         ctx,
