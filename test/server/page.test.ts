@@ -90,7 +90,8 @@ describe('serve: the page in Chromium', { skip }, () => {
     await page.waitForFunction(() => (document.getElementById('result-img') as HTMLImageElement).naturalWidth === 512);
     const log = await page.evaluate(() => (window as unknown as { progressLog: string[] }).progressLog);
     assert.ok(log.some((l) => /^stage 1\/2 · step [12]\/2 · .* elapsed · /.test(l)), log.join('\n'));
-    assert.ok(log.some((l) => /^stage 2\/2 · step [12]\/2 · window batch \d+\/\d+ \((patch|dilated)\)/.test(l)), log.join('\n'));
+    // progress reaches the page at most every 200 ms, so which step's batches it shows depends on the machine's speed
+    assert.ok(log.some((l) => /^stage 2\/2 · step [0-2]\/2 · window batch \d+\/\d+ \((patch|dilated)\)/.test(l)), log.join('\n'));
     assert.ok(log.some((l) => /about .* left/.test(l)), 'an estimate of the time left');
     const previews = await page.evaluate(() => (window as unknown as { previews: string[] }).previews);
     assert.ok(previews.length >= 2, `previews: ${previews.length}`);
