@@ -7,7 +7,7 @@
  * - VAE round trip alone (the PNG encoded, mean, no draw, vs the run's latents): 0.203 / 1.05.
  * - The strength-1 start noise is draw 1 of the generator (correlation 1.000), not text-to-image's draw 0 (−0.03).
  * - Phase 1 (256 px, `--scale 1`) is NOT reproduced: 0.222 / 1.47 from the same-seed run, 0.206 / 1.70 for seed 6;
- *   the pixels differ by 45.7 levels (seed 6: 45.4; the green background becomes gray, the shapes move).
+ *   the pixels differ by 45.7 levels (seed 6: 45.4; the green background becomes gray, two shapes become one).
  * - Final 512 px latents: demofusion 0.131 / 1.21 (seed 6: 0.250 / 2.07), accdiffusion 0.135 / 1.04 (seed 6:
  *   0.248 / 1.59): within the round trip's 0.203, but only because the stages share the seed's stage noise and
  *   window jitter: text-to-image with seed 6's phase-1 noise and seed 5's streams lands at 0.124. The final
