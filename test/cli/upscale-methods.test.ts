@@ -2,7 +2,7 @@
  * `upscale` end to end on the fixture models: every method × {square, non-square, tiny, large} input
  * (in process, one loaded pipeline per model, 2 steps), the exact output size, the PNG metadata and the
  * report's stage sizes; AccDiffusion without a prompt is one error line. (The VAE-round-trip invariant needs a
- * trained VAE: test/cli/upscale-bundled.test.ts.)
+ * trained VAE: test/cli/upscale-roundtrip.test.ts.)
  */
 import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
