@@ -80,10 +80,10 @@ export class UniPCMultistepScheduler implements Scheduler {
     return 1;
   }
 
-  /** The predictor order of step i: min(solver_order, steps left with lower_order_final, steps taken + 1). */
   /**
-   * The predictor's order at step i after `taken` earlier steps of this run (diffusers' `this_order`, capped by
-   * `lower_order_nums + 1`); `taken` defaults to i, a run that started at step 0 (img2img starts later).
+   * The predictor order of step i after `taken` earlier steps of this run: min(solver_order, steps left with
+   * lower_order_final, taken + 1) (diffusers' `this_order` capped by `lower_order_nums + 1`); `taken` defaults
+   * to i, a run that started at step 0 (an img2img run starts later).
    */
   orderAt(i: number, taken = i): number {
     const c = this.config;
