@@ -6,6 +6,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync, renameSync, writeFileSync, rmSync } from 'node:fs';
 import { WeightsError, describeValue } from '../errors.js';
+import { contentCause } from './file-diagnosis.js';
 
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -48,6 +49,20 @@ export function dtypeBytes(dtype: SafetensorsDType): number {
   return DTYPE_BYTES[dtype];
 }
 
+/** What a file whose first bytes are no safetensors header really is, when they tell; undefined otherwise. */
+function whatItIs(fd: number, size: number): string | undefined {
+  const bytes = Buffer.alloc(Math.min(200, size));
+  readSync(fd, bytes, 0, bytes.length, 0);
+  const cause = contentCause(bytes, size);
+  if (cause) return cause;
+  const text = bytes.toString('latin1');
+  if (/^[\x09\x0a\x0d\x20-\x7e]{8}/.test(text)) {
+    const start = text.slice(0, 40).replace(/\s+/g, ' ').trim();
+    return `is a ${/^\s*[[{]/.test(text) ? 'JSON' : 'text'} file (it starts "${start}"), not a .safetensors file`;
+  }
+  return undefined;
+}
+
 function fail(file: string, problem: string): never {
   throw new WeightsError(`${file}: ${problem}`);
 }
@@ -69,16 +84,19 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
     const lenBuf = Buffer.alloc(8);
     readSync(fd, lenBuf, 0, 8, 0);
     const headerLen = lenBuf.readBigUInt64LE(0);
-    if (headerLen > BigInt(MAX_HEADER_BYTES)) fail(file, `header length ${headerLen} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+    // A header that cannot be one: say what the file is when its first bytes tell (a Git LFS pointer, a saved
+    // HTML page, an empty or zero-filled download, a JSON or text file), not just that the length is impossible.
+    const notSafetensors = (problem: string): never => fail(file, whatItIs(fd, fileSize) ?? problem);
+    if (headerLen > BigInt(MAX_HEADER_BYTES)) notSafetensors(`header length ${headerLen} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
     const n = Number(headerLen);
-    if (8 + n > fileSize) fail(file, `header length ${n} runs past the end of the ${fileSize}-byte file`);
+    if (8 + n > fileSize) notSafetensors(`header length ${n} runs past the end of the ${fileSize}-byte file`);
     const headerBuf = Buffer.alloc(n);
     if (n > 0) readSync(fd, headerBuf, 0, n, 8);
     let json: unknown;
     try {
       json = JSON.parse(headerBuf.toString('utf8'));
     } catch {
-      fail(file, 'header is not valid JSON');
+      notSafetensors('header is not valid JSON');
     }
     if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(file, 'header is not a JSON object');
     const dataStart = 8 + n;
