@@ -19,10 +19,13 @@ export function readWindowPromptsFile(flag: string, file: string): WindowPrompts
   } catch (e) {
     fail(`${flag}: ${file} is not valid JSON (${(e as Error).message.split('\n')[0]})`);
   }
-  // A whole report is accepted too: its options.windowPrompts are used.
+  // A whole report is accepted too: its options.windowPrompts (prompts a user supplied or edited), else the
+  // window prompts every stage recorded (those the run chose from its masks).
   if (value !== null && typeof value === 'object' && 'options' in value) {
-    const inner = (value as { options?: { windowPrompts?: unknown } }).options?.windowPrompts;
-    if (inner === undefined) fail(`${flag}: ${file} is a report without options.windowPrompts`);
+    const report = value as { options?: { windowPrompts?: unknown }; stages?: Array<{ stage?: unknown; windowPrompts?: unknown }> };
+    const chosen = Array.isArray(report.stages) ? report.stages.filter((st) => st && Array.isArray(st.windowPrompts)) : [];
+    const inner = report.options?.windowPrompts ?? (chosen.length ? Object.fromEntries(chosen.map((st) => [String(st.stage), st.windowPrompts])) : undefined);
+    if (inner === undefined) fail(`${flag}: ${file} is a report without window prompts (not an AccDiffusion run with patch prompts)`);
     value = inner;
   }
   return checkWindowPromptsShape(value, flag);

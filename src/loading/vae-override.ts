@@ -59,6 +59,13 @@ export function openVaeOverride(spec: string, modelVaeConfig: JsonObject, modelC
   if (!isDir) return openVaeFile(spec, modelVaeConfig, modelConfigSource);
   const configFile = join(spec, 'config.json');
   const config = parseAutoencoderKLConfig(readJsonObject(configFile), configFile);
+  // A VAE of another family (SD's 4-channel ×8 VAE on a model with another latent space or scale) would decode
+  // a wrongly sized or meaningless image: refuse it by its shape.
+  const model = parseAutoencoderKLConfig(modelVaeConfig, modelConfigSource);
+  const factor = (c: typeof config) => 2 ** (c.block_out_channels.length - 1);
+  if (config.latent_channels !== model.latent_channels || factor(config) !== factor(model)) {
+    throw new ConfigError(`--vae: ${spec} has ${config.latent_channels} latent channels and a ×${factor(config)} decoder, the model's VAE ${model.latent_channels} and ×${factor(model)}: it belongs to another model family`);
+  }
   const vae = new AutoencoderKL(config);
   const weights = openComponentWeights(spec);
   bindVaeWeights(vae, weights);

@@ -13,7 +13,7 @@ import { loadPipeline } from '../../src/pipeline/pipeline.js';
 import { latentsForDecode } from '../../src/pipeline/vae-latents.js';
 import { tensor } from '../../src/tensor/tensor.js';
 import { planCheckpoint, writeCheckpointFromFolder } from '../helpers/checkpoint-files.js';
-import { tinySdxl } from '../helpers/paths.js';
+import { tinySd, tinySdxl } from '../helpers/paths.js';
 import { tempDir } from '../cli/e2e-helpers.js';
 
 async function render(vae?: string): Promise<{ rgb: Uint8Array; latents: Float32Array }> {
@@ -66,4 +66,9 @@ test('--vae folder and single files on tiny-sdxl: config honoured, LDM and diffu
   } finally {
     tmp.remove();
   }
+});
+
+test('--vae of another family (tiny-sd\'s ×2 VAE on tiny-sdxl\'s ×8 model) is refused in one line before anything runs', async () => {
+  await assert.rejects(loadPipeline(tinySdxl, { threads: 1, vae: join(tinySd, 'vae') }),
+    (e: unknown) => e instanceof Error && e.name === 'ConfigError' && /--vae: .* has 4 latent channels and a ×2 decoder, the model's VAE 4 and ×8: it belongs to another model family/.test(e.message));
 });

@@ -91,7 +91,10 @@ describe('--window-prompts FILE.json', () => {
     const report = join(dir, 'report.json');
     writeFileSync(report, JSON.stringify({ options: { windowPrompts: { 3: ['c'] } }, stages: [] }));
     assert.deepEqual(readWindowPromptsFile('--window-prompts', report), { 3: ['c'] });
-    for (const [content, message] of [['{nope', /not valid JSON/], ['[1]', /must be an object/], ['{"x": []}', /"x" is not a stage number/], ['{"2": [3]}', /list of strings/], ['{"options": {}}', /without options.windowPrompts/]] as const) {
+    // a plain run's report: the prompts each stage recorded (what the run chose from its masks)
+    writeFileSync(report, JSON.stringify({ options: { method: 'accdiffusion' }, stages: [{ stage: 1 }, { stage: 2, windowPrompts: ['a', 'b'] }, { stage: 3, windowPrompts: ['c', 'd', 'e'] }] }));
+    assert.deepEqual(readWindowPromptsFile('--window-prompts', report), { 2: ['a', 'b'], 3: ['c', 'd', 'e'] });
+    for (const [content, message] of [['{nope', /not valid JSON/], ['[1]', /must be an object/], ['{"x": []}', /"x" is not a stage number/], ['{"2": [3]}', /list of strings/], ['{"options": {}}', /a report without window prompts/]] as const) {
       writeFileSync(file, content);
       assert.throws(() => parseArgs(['generate', '--prompt', 'x', '--window-prompts', file], { cwd: dir }), (e: unknown) => e instanceof OptionsError && message.test(e.message), content);
     }
