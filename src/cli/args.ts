@@ -166,7 +166,8 @@ function toGenerate(o: RawGenerateOptions, cmd: Command, cwd: string, upscale = 
     guidanceRescale,
     scheduler: str('scheduler') === undefined ? undefined : parseSchedulerName(str('scheduler')!),
     seed,
-    c: nonNegative('--c', str('c')),
+    // a share of the window: above 1 no word could ever qualify
+    c: parseNumber('--c', str('c'), 'number', (x) => x >= 0 && x <= 1, 'a number in [0, 1] (a share of the window)'),
     stride: positiveInt('--stride', str('stride')),
     viewBatchSize: positiveInt('--view-batch-size', str('viewBatchSize')),
     cosineScale1: nonNegative('--cosine-scale-1', str('cosineScale1')),

@@ -16,7 +16,7 @@ export const DEVICES: readonly Device[] = ['cpu', 'cuda', 'webgpu'];
 
 const HINTS: Record<Device, string> = {
   cpu: '',
-  cuda: 'reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node (needs an NVIDIA GPU with CUDA 12 and cuDNN 9)',
+  cuda: 'install its libraries with ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node --dangerously-allow-all-scripts (needs an NVIDIA GPU with CUDA 12 and cuDNN 9)',
   webgpu: 'needs a GPU adapter reachable through Vulkan (libvulkan.so.1 and a driver)',
 };
 

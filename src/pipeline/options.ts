@@ -174,7 +174,7 @@ export function resolveOptions(o: GenerateOptions, nativeLatent: number): Resolv
     guidanceRescale: num('guidanceRescale', o.guidanceRescale, 0, (x) => x >= 0 && x <= 1, 'in [0, 1]'),
     seed: resolveSeed(o.seed),
     scheduler,
-    c: num('c', o.c, 0.3, (x) => x >= 0, 'a non-negative number'),
+    c: num('c', o.c, 0.3, (x) => x >= 0 && x <= 1, 'a number in [0, 1] (a share of the window)'),
     stride,
     viewBatchSize: num('viewBatchSize', o.viewBatchSize, 16, (x) => Number.isInteger(x) && x > 0, 'a positive integer'),
     cosineScale1: num('cosineScale1', o.cosineScale1, 3, (x) => x >= 0, 'a non-negative number'),

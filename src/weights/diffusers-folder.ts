@@ -143,7 +143,7 @@ export function openModelFolder(dir: string): ModelFolder {
   if (indexLink) throw new ConfigError(`${indexFile}: ${indexLink}`);
   if (!existsSync(indexFile)) {
     const note = interruptedDownloadNote(indexFile);
-    throw new ConfigError(note ? `${path}: has no model_index.json${note}` : `${path}: has no model_index.json, so it is not a diffusers model folder (single-file .safetensors/.ckpt checkpoints are not supported)`);
+    throw new ConfigError(note ? `${path}: has no model_index.json${note}` : `${path}: has no model_index.json, so it is not a diffusers model folder (pass such a folder, or a single-file .safetensors checkpoint as --model)`);
   }
   const index = readJsonObject(indexFile);
 

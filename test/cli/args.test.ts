@@ -88,7 +88,8 @@ test('invalid values each give one clear OptionsError line', () => {
   rejects(g('--seed', '18446744073709551616'), /^--seed must be a non-negative integer up to 2\^64 - 1 \(18446744073709551615\), got "18446744073709551616"$/);
   rejects(g('--guidance-rescale', '2'), /^--guidance-rescale must be a number in \[0, 1\]/);
   rejects(g('--sigma', '0'), /^--sigma must be a positive number/);
-  rejects(g('--c', '-0.1'), /^--c must be a non-negative number/);
+  rejects(g('--c', '-0.1'), /^--c must be a number in \[0, 1\]/);
+  rejects(g('--c', '2'), /^--c must be a number in \[0, 1\] \(a share of the window\)/);
   rejects(g('--threads', 'many'), /^--threads must be a positive integer/);
   rejects(g('--view-batch-size', '0'), /^--view-batch-size must be a positive integer/);
   rejects(g('--scale', '0'), /^--scale must be a positive number/);
