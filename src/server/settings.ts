@@ -90,8 +90,9 @@ export function parseSettings(body: unknown, models: readonly ModelEntry[]): Job
   const opt = (k: string) => (v[k] === undefined ? {} : { [k]: v[k] });
   const options: GenerateOptions = {
     prompt: v.prompt as string,
-    // An empty negative prompt box means none (diffusers' default), as --no-negative-prompt.
-    negativePrompt: typeof v.negativePrompt === 'string' && v.negativePrompt !== '' ? v.negativePrompt : null,
+    // An empty negative prompt box means none (diffusers' default), as --no-negative-prompt; a request without
+    // the field gets the library's (and the CLI's) default, the reference's negative prompt.
+    ...(s.negativePrompt === undefined ? {} : { negativePrompt: typeof v.negativePrompt === 'string' && v.negativePrompt !== '' ? v.negativePrompt : null }),
     width, height,
     method: (v.method as Method | undefined) ?? 'accdiffusion',
     ...(v.scheduler ? { scheduler: v.scheduler as SchedulerName } : {}),
