@@ -188,10 +188,10 @@ export async function runInfo(cmd: InfoCommand, io: Required<Pick<MainOptions, '
   writeLine(io.stdout, cmd.json ? JSON.stringify(info, null, 2) : formatModelInfo(info));
 }
 
-/** The exit code for an error, after printing it. */
-export function reportError(e: unknown, stderr: NodeJS.WritableStream, interrupted: boolean): number {
+/** The exit code for an error, after printing it; `stateDir`: where an interrupted run kept its finished stages. */
+export function reportError(e: unknown, stderr: NodeJS.WritableStream, interrupted: boolean, stateDir?: string): number {
   if (interrupted || e instanceof AbortedError) {
-    writeLine(stderr, 'interrupted: nothing was written');
+    writeLine(stderr, stateDir ? `interrupted: no output file was written; finished stages are kept in ${stateDir} (continue with --resume)` : 'interrupted: nothing was written');
     return EXIT_INTERRUPTED;
   }
   if (e instanceof AccDiffusionError) {
@@ -227,6 +227,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
 
   let renderer: ProgressRenderer | undefined;
   let json = false;
+  let stateDir: string | undefined;
   try {
     if (argv[0] === 'serve') {
       // The local web page (src/server/); loaded only for this command.
@@ -242,6 +243,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     }
     // generate and upscale share the run
     json = cmd.json;
+    stateDir = cmd.stateDir;
     renderer = createProgressRenderer(cmd.quiet ? 'quiet' : cmd.json ? 'json' : 'bars', cmd.json ? stdout : stderr);
     await runGenerate(cmd, { stdout, stderr, cwd, env, loadPipeline: options.loadPipeline ?? defaultLoadPipeline }, controller.signal, renderer);
     return EXIT_OK;
@@ -249,7 +251,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     renderer?.finish();
     const interrupted = controller.signal.aborted;
     if (json) writeLine(stdout, JSON.stringify({ type: 'error', message: e instanceof Error ? e.message : String(e), interrupted }));
-    return reportError(e, stderr, interrupted);
+    return reportError(e, stderr, interrupted, stateDir);
   } finally {
     if (options.handleSigint) process.off('SIGINT', onSigint);
     options.signal?.removeEventListener('abort', forward);

@@ -33,6 +33,7 @@ test('SIGINT after stage 2, then --resume: same PNG as an uninterrupted run', as
     assert.ok(sent, 'stage 2 finished');
     assert.equal(interrupted.code, 130, describeRun(common, interrupted));
     assert.equal(existsSync(out), false, 'no image after the interrupt');
+    assert.match(interrupted.stderr, /^interrupted: no output file was written; finished stages are kept in .* \(continue with --resume\)$/m);
     assert.ok(existsSync(join(state, 'stage-2.safetensors')));
 
     const resumed = await runCli([...common, '--out', out, '--state-dir', state, '--resume', '--json']);
