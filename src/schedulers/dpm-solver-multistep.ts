@@ -8,60 +8,28 @@
  * (IEEE infinities flow as in torch).
  */
 import { tensor, type Tensor } from '../tensor/tensor.js';
-import { configAlphasCumprod, resolveDPMSolverConfig, type DPMSolverConfig } from './multistep-config.js';
-import { alphaSigmaLambda, clippedLastTimestep, multistepIndexForTimestep, multistepSchedule } from './multistep-schedule.js';
+import { resolveDPMSolverConfig, type DPMSolverConfig } from './multistep-config.js';
+import { alphaSigmaLambda, clippedLastTimestep, multistepSchedule } from './multistep-schedule.js';
+import { MultistepSolver } from './multistep-solver.js';
 import type { SchedulerConfig } from './schedule.js';
-import { sameSize, type Scheduler, type StepOptions, type StepResult } from './scheduler.js';
-import { MultistepHistory } from './multistep-history.js';
+import type { Scheduler, StepOptions, StepResult } from './scheduler.js';
 
 const f = Math.fround;
 
-export class DPMSolverMultistepScheduler implements Scheduler {
+export class DPMSolverMultistepScheduler extends MultistepSolver<DPMSolverConfig> implements Scheduler {
   readonly kind = 'dpmsolver++' as const;
-  readonly config: DPMSolverConfig;
-  readonly alphasCumprod: Float32Array;
-  readonly initNoiseSigma = 1;
-  private ts: number[] = [];
-  private sig: Float32Array = new Float32Array(0);
-  private readonly history = new MultistepHistory('DPMSolverMultistepScheduler');
 
   constructor(config: SchedulerConfig = {}) {
-    this.config = resolveDPMSolverConfig(config);
-    this.alphasCumprod = configAlphasCumprod(this.config);
-  }
-
-  get timesteps(): readonly number[] {
-    return this.ts;
-  }
-
-  /** σ per step plus the final one (length timesteps.length + 1). */
-  get sigmas(): Float32Array {
-    return this.sig;
-  }
-
-  get numInferenceSteps(): number {
-    return this.ts.length;
+    super(resolveDPMSolverConfig(config), 'DPMSolverMultistepScheduler', 'DPM-Solver++');
   }
 
   setTimesteps(numInferenceSteps: number): void {
     const c = this.config;
-    const s = multistepSchedule({
+    this.useSchedule(multistepSchedule({
       numTrainTimesteps: c.numTrainTimesteps, timestepSpacing: c.timestepSpacing, stepsOffset: c.stepsOffset,
       useKarrasSigmas: c.useKarrasSigmas, lastTimestep: clippedLastTimestep(this.alphasCumprod, c.lambdaMinClipped),
       finalSigma: c.finalSigmasType,
-    }, this.alphasCumprod, numInferenceSteps);
-    this.ts = s.timesteps;
-    this.sig = s.sigmas;
-    this.history.reset();
-  }
-
-  /** The identity: DPM-Solver takes the sample unscaled. */
-  scaleModelInput(sample: Tensor, _timestep?: number, _stepIndex?: number): Tensor {
-    return sample;
-  }
-
-  inputDivisor(_stepIndex: number): number {
-    return 1;
+    }, this.alphasCumprod, numInferenceSteps));
   }
 
   /** The order diffusers uses at step i (first order at step 0 and, per lower_order_final, at the last). */
@@ -72,27 +40,9 @@ export class DPMSolverMultistepScheduler implements Scheduler {
     return c.solverOrder === 1 || i < 1 || lowerOrderFinal ? 1 : 2;
   }
 
-  /** x0 from the model output at step i (diffusers convert_model_output, dpmsolver++). */
-  private dataPrediction(modelOutput: Tensor, sample: Tensor, i: number): Float32Array {
-    const { alpha, sigmaT } = alphaSigmaLambda(this.sig[i]!);
-    const mo = modelOutput.data;
-    const x = sample.data;
-    const out = new Float32Array(x.length);
-    const p = this.config.predictionType;
-    for (let k = 0; k < out.length; k++) {
-      if (p === 'epsilon') out[k] = f(f(x[k]! - f(sigmaT * mo[k]!)) / alpha);
-      else if (p === 'v_prediction') out[k] = f(f(alpha * x[k]!) - f(sigmaT * mo[k]!));
-      else out[k] = mo[k]!;
-    }
-    return out;
-  }
-
   step(modelOutput: Tensor, timestep: number, sample: Tensor, options: StepOptions = {}): StepResult {
-    sameSize('DPM-Solver++ step', modelOutput, sample);
-    if (this.ts.length === 0) throw new Error('DPMSolverMultistepScheduler: call setTimesteps before step');
-    const i = options.stepIndex ?? multistepIndexForTimestep(this.ts, timestep);
-    if (!Number.isInteger(i) || i < 0 || i >= this.ts.length) throw new RangeError(`DPMSolverMultistepScheduler: step index ${i} outside [0, ${this.ts.length})`);
-    const x0 = this.dataPrediction(modelOutput, sample, i);
+    const i = this.stepIndexOf(modelOutput, timestep, sample, options);
+    const x0 = this.dataPrediction(modelOutput, sample.data, i);
     const prev = this.history.push(i, x0);
     const s0 = alphaSigmaLambda(this.sig[i]!);
     const t = alphaSigmaLambda(this.sig[i + 1]!);
@@ -116,15 +66,5 @@ export class DPMSolverMultistepScheduler implements Scheduler {
       }
     }
     return { prevSample: tensor(sample.shape, out), predOriginalSample: tensor(sample.shape, x0) };
-  }
-
-  /** diffusers add_noise: α_t·x0 + σ_t·ε at the timestep's σ (index looked up as in index_for_timestep). */
-  addNoise(original: Tensor, noise: Tensor, timestep: number): Tensor {
-    sameSize('DPM-Solver++ addNoise', original, noise);
-    if (this.ts.length === 0) throw new Error('DPMSolverMultistepScheduler: call setTimesteps before addNoise');
-    const { alpha, sigmaT } = alphaSigmaLambda(this.sig[multistepIndexForTimestep(this.ts, timestep)]!);
-    const out = new Float32Array(original.data.length);
-    for (let k = 0; k < out.length; k++) out[k] = f(f(alpha * original.data[k]!) + f(sigmaT * noise.data[k]!));
-    return tensor(original.shape, out);
   }
 }

@@ -5,7 +5,7 @@
  */
 import { makeBetas, alphasCumprod, type BetaSchedule, type PredictionType, type SchedulerConfig, type TimestepSpacing } from './schedule.js';
 
-interface CommonMultistepConfig {
+export interface CommonMultistepConfig {
   readonly numTrainTimesteps: number;
   readonly betaStart: number;
   readonly betaEnd: number;

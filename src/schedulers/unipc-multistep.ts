@@ -7,11 +7,11 @@
  * In 0.27.2 the final σ is σ(0) (the last Karras σ repeated with Karras sigmas), never 0.
  */
 import { tensor, type Tensor } from '../tensor/tensor.js';
-import { configAlphasCumprod, resolveUniPCConfig, type UniPCConfig } from './multistep-config.js';
-import { MultistepHistory } from './multistep-history.js';
-import { alphaSigmaLambda, multistepIndexForTimestep, multistepSchedule } from './multistep-schedule.js';
+import { resolveUniPCConfig, type UniPCConfig } from './multistep-config.js';
+import { alphaSigmaLambda, multistepSchedule } from './multistep-schedule.js';
+import { MultistepSolver } from './multistep-solver.js';
 import type { SchedulerConfig } from './schedule.js';
-import { sameSize, type Scheduler, type StepOptions, type StepResult } from './scheduler.js';
+import type { Scheduler, StepOptions, StepResult } from './scheduler.js';
 
 const f = Math.fround;
 
@@ -29,55 +29,23 @@ function solve2(rk: number, b1: number, b2: number): [number, number] {
   return [x1, x2];
 }
 
-export class UniPCMultistepScheduler implements Scheduler {
+export class UniPCMultistepScheduler extends MultistepSolver<UniPCConfig> implements Scheduler {
   readonly kind = 'unipc' as const;
-  readonly config: UniPCConfig;
-  readonly alphasCumprod: Float32Array;
-  readonly initNoiseSigma = 1;
-  private ts: number[] = [];
-  private sig: Float32Array = new Float32Array(0);
-  private readonly history = new MultistepHistory('UniPCMultistepScheduler');
   /** The sample the last predictor started from (corrected), and that step's order. */
   private lastSample: Float32Array | undefined;
   private lastOrder = 0;
 
   constructor(config: SchedulerConfig = {}) {
-    this.config = resolveUniPCConfig(config);
-    this.alphasCumprod = configAlphasCumprod(this.config);
-  }
-
-  get timesteps(): readonly number[] {
-    return this.ts;
-  }
-
-  /** σ per step plus the final one (length timesteps.length + 1). */
-  get sigmas(): Float32Array {
-    return this.sig;
-  }
-
-  get numInferenceSteps(): number {
-    return this.ts.length;
+    super(resolveUniPCConfig(config), 'UniPCMultistepScheduler', 'UniPC');
   }
 
   setTimesteps(numInferenceSteps: number): void {
     const c = this.config;
-    const s = multistepSchedule({
+    this.useSchedule(multistepSchedule({
       numTrainTimesteps: c.numTrainTimesteps, timestepSpacing: c.timestepSpacing, stepsOffset: c.stepsOffset,
       useKarrasSigmas: c.useKarrasSigmas, lastTimestep: c.numTrainTimesteps, finalSigma: 'repeat',
-    }, this.alphasCumprod, numInferenceSteps);
-    this.ts = s.timesteps;
-    this.sig = s.sigmas;
-    this.history.reset();
+    }, this.alphasCumprod, numInferenceSteps));
     this.lastSample = undefined;
-  }
-
-  /** The identity: UniPC takes the sample unscaled. */
-  scaleModelInput(sample: Tensor, _timestep?: number, _stepIndex?: number): Tensor {
-    return sample;
-  }
-
-  inputDivisor(_stepIndex: number): number {
-    return 1;
   }
 
   /**
@@ -94,19 +62,6 @@ export class UniPCMultistepScheduler implements Scheduler {
   /** Whether step i starts with the UniC corrector. */
   correctsAt(i: number): boolean {
     return i > 0 && !this.config.disableCorrector.includes(i - 1);
-  }
-
-  private dataPrediction(modelOutput: Tensor, sample: Float32Array, i: number): Float32Array {
-    const { alpha, sigmaT } = alphaSigmaLambda(this.sig[i]!);
-    const mo = modelOutput.data;
-    const out = new Float32Array(sample.length);
-    const p = this.config.predictionType;
-    for (let k = 0; k < out.length; k++) {
-      if (p === 'epsilon') out[k] = f(f(sample[k]! - f(sigmaT * mo[k]!)) / alpha);
-      else if (p === 'v_prediction') out[k] = f(f(alpha * sample[k]!) - f(sigmaT * mo[k]!));
-      else out[k] = mo[k]!;
-    }
-    return out;
   }
 
   /** h, α_t·h·φ1 = α_t·expm1(−h), σ_t/σ_s0, α_t·B(h) and the b vector of the step from index s to index t. */
@@ -129,10 +84,7 @@ export class UniPCMultistepScheduler implements Scheduler {
   }
 
   step(modelOutput: Tensor, timestep: number, sample: Tensor, options: StepOptions = {}): StepResult {
-    sameSize('UniPC step', modelOutput, sample);
-    if (this.ts.length === 0) throw new Error('UniPCMultistepScheduler: call setTimesteps before step');
-    const i = options.stepIndex ?? multistepIndexForTimestep(this.ts, timestep);
-    if (!Number.isInteger(i) || i < 0 || i >= this.ts.length) throw new RangeError(`UniPCMultistepScheduler: step index ${i} outside [0, ${this.ts.length})`);
+    const i = this.stepIndexOf(modelOutput, timestep, sample, options);
     const earlier = this.history.begin(i);
     const x0 = this.dataPrediction(modelOutput, sample.data, i);
     let x = sample.data;
@@ -181,15 +133,5 @@ export class UniPCMultistepScheduler implements Scheduler {
       out[k] = f(base - f(c.cB * f(corr + f(rLast * d1t))));
     }
     return out;
-  }
-
-  /** diffusers add_noise: α_t·x0 + σ_t·ε at the timestep's σ (index looked up as in index_for_timestep). */
-  addNoise(original: Tensor, noise: Tensor, timestep: number): Tensor {
-    sameSize('UniPC addNoise', original, noise);
-    if (this.ts.length === 0) throw new Error('UniPCMultistepScheduler: call setTimesteps before addNoise');
-    const { alpha, sigmaT } = alphaSigmaLambda(this.sig[multistepIndexForTimestep(this.ts, timestep)]!);
-    const out = new Float32Array(original.data.length);
-    for (let k = 0; k < out.length; k++) out[k] = f(f(alpha * original.data[k]!) + f(sigmaT * noise.data[k]!));
-    return tensor(original.shape, out);
   }
 }
