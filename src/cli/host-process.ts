@@ -1,13 +1,12 @@
 /**
  * What the `accdiffusion` command sets up in its own process, and the library never does in a host's:
  * early collection of onnxruntime's dead run buffers (src/engine/transient-memory.ts), which needs V8's gc
- * function, and onnxruntime's process-wide logger kept to fatal messages (a provider that fails to load logs
- * through it although the failure also comes back as an exception, see engine/providers.ts), and a closed pipe on
- * stdout or stderr is not an error.
+ * function; onnxruntime's process-wide logger kept to fatal messages (engine/providers.ts quietProcessLogger);
+ * and a closed pipe on stdout or stderr is not an error.
  */
-import * as ort from 'onnxruntime-node';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { quietProcessLogger } from '../engine/providers.js';
 import { collectRunBuffersWith } from '../engine/transient-memory.js';
 
 /**
@@ -31,7 +30,7 @@ export function gcFunction(): (() => void) | undefined {
 /** Called once by bin/accdiffusion.js before main(). */
 export function configureCliProcess(): void {
   collectRunBuffersWith(gcFunction());
-  ort.env.logLevel = 'fatal';
+  quietProcessLogger();
   // `accdiffusion generate --json | head -3`: once the reader has gone, progress lines have nowhere to go, but the
   // run still finishes and writes its files (an unhandled EPIPE would end it with a stack trace instead).
   for (const stream of [process.stdout, process.stderr]) {

@@ -89,6 +89,14 @@ export function fusedAttentionAccurate(device: Device | undefined): boolean {
   return device !== 'webgpu';
 }
 
+/**
+ * Keeps onnxruntime's process-wide logger to fatal messages: a provider that fails to load logs through it although
+ * the failure also comes back as an exception. For a host that owns its process (the CLI); the library never calls it.
+ */
+export function quietProcessLogger(): void {
+  ort.env.logLevel = 'fatal';
+}
+
 /** Devices that really work on this machine. */
 export async function availableDevices(): Promise<Device[]> {
   const ok: Device[] = [];
