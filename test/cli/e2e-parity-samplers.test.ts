@@ -6,13 +6,11 @@
  * scheduler is named the ways users type it (ours, A1111's, diffusers' class name).
  */
 import test from 'node:test';
-import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { loadSafetensors, writeSafetensors } from '../../src/weights/safetensors.js';
-import { maxAbsDiff } from '../../src/tensor/tensor.js';
-import { oracleF32, oracleJson } from '../helpers/oracle.js';
+import { oracleJson } from '../helpers/oracle.js';
 import { tinySd, tinySdxl } from '../helpers/paths.js';
-import { describeRun, runCli, tempDir } from './e2e-helpers.js';
+import { tempDir } from './e2e-helpers.js';
+import { assertCliMatchesOracle, writeOracleInitLatents } from './e2e-oracle-run.js';
 
 const RUNS = [
   { oracle: 'tiny-sd/pipeline_dpmpp_2m_karras', model: tinySd, scheduler: 'DPM++ 2M Karras', seeded: false },
@@ -38,20 +36,8 @@ for (const r of RUNS) {
         '--guidance', String(call.guidance_scale), '--scheduler', r.scheduler, '--seed', String(seed),
         '--save-latents', saved, '--no-negative-prompt', '--out', join(tmp.dir, 'out.png'), '--quiet',
       ];
-      if (!r.seeded) {
-        const init = join(tmp.dir, 'init.safetensors');
-        const latentsIn = oracleF32(r.oracle, 'latents_in');
-        writeSafetensors(init, { latents: { shape: latentsIn.shape, data: latentsIn.data } });
-        args.push('--init-latents', init);
-      }
-      const run = await runCli(args);
-      assert.equal(run.code, 0, describeRun(args, run));
-      const got = loadSafetensors(saved).get('latents');
-      assert.ok(got && got.data instanceof Float32Array, 'saved latents');
-      const want = oracleF32(r.oracle, 'output.latent');
-      assert.deepEqual(got.shape, want.shape);
-      const diff = maxAbsDiff(got.data, want.data);
-      assert.ok(diff < 1e-3, `max |Δ| = ${diff}`);
+      if (!r.seeded) args.push('--init-latents', writeOracleInitLatents(r.oracle, tmp.dir));
+      await assertCliMatchesOracle(args, saved, r.oracle);
     } finally {
       tmp.remove();
     }

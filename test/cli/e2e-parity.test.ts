@@ -7,11 +7,10 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { loadSafetensors, writeSafetensors } from '../../src/weights/safetensors.js';
-import { maxAbsDiff } from '../../src/tensor/tensor.js';
-import { oracleF32, oracleJson } from '../helpers/oracle.js';
+import { oracleJson } from '../helpers/oracle.js';
 import { tinySd, tinySdxl } from '../helpers/paths.js';
-import { describeRun, runCli, tempDir } from './e2e-helpers.js';
+import { tempDir } from './e2e-helpers.js';
+import { assertCliMatchesOracle, writeOracleInitLatents } from './e2e-oracle-run.js';
 
 const PROMPT = 'a photo of an astronaut riding a horse on mars';
 
@@ -28,9 +27,7 @@ for (const r of RUNS) {
     assert.deepEqual([meta.call.prompt, meta.call.num_inference_steps, meta.call.width, meta.call.height], [PROMPT, 4, r.size, r.size]);
     const tmp = tempDir('e2e-parity');
     try {
-      const init = join(tmp.dir, 'init.safetensors');
-      const latentsIn = oracleF32(r.oracle, 'latents_in');
-      writeSafetensors(init, { latents: { shape: latentsIn.shape, data: latentsIn.data } });
+      const init = writeOracleInitLatents(r.oracle, tmp.dir);
       const saved = join(tmp.dir, 'out.safetensors');
       const args = [
         'generate', '--model', r.model, '--method', 'direct', '--prompt', PROMPT,
@@ -38,14 +35,7 @@ for (const r of RUNS) {
         '--scheduler', r.scheduler, '--init-latents', init, '--save-latents', saved, '--no-negative-prompt',
         '--out', join(tmp.dir, 'out.png'), '--quiet',
       ];
-      const run = await runCli(args);
-      assert.equal(run.code, 0, describeRun(args, run));
-      const got = loadSafetensors(saved).get('latents');
-      assert.ok(got && got.data instanceof Float32Array, 'saved latents');
-      const want = oracleF32(r.oracle, 'output.latent');
-      assert.deepEqual(got.shape, want.shape);
-      const diff = maxAbsDiff(got.data, want.data);
-      assert.ok(diff < 1e-3, `max |Δ| = ${diff}`);
+      await assertCliMatchesOracle(args, saved, r.oracle);
     } finally {
       tmp.remove();
     }
