@@ -57,10 +57,11 @@ export function buildProgram(writeOut: ((text: string) => void) | undefined, han
     .showSuggestionAfterError(true)
     .allowExcessArguments(false);
 
+  const MODEL_HELP = 'model folder, Hugging Face repo id in the local cache, or single-file .safetensors checkpoint (default: the bundled shapes-xl)';
   const generate = program
     .command('generate')
     .description('generate an image at a size above the model\'s native one')
-    .option('--model <folder|repo|file>', 'model folder, Hugging Face repo id in the local cache, or single-file .safetensors checkpoint (default: the bundled shapes-xl)')
+    .option('--model <folder|repo|file>', MODEL_HELP)
     .requiredOption('--prompt <text>', 'what to draw');
   addGenerationFlags(generate, `target = native size × n (default ${DEFAULT_SCALE} when no --width/--height)`)
     .action((opts: RawGenerateOptions, cmd: Command) => handlers.generate(opts, cmd));
@@ -71,7 +72,7 @@ export function buildProgram(writeOut: ((text: string) => void) | undefined, han
     .command('upscale')
     .description('upscale your own image: img2img into the chosen method')
     .requiredOption('--image <file>', 'input image (PNG, JPEG, WebP; alpha flattened onto white)')
-    .option('--model <folder|repo|file>', 'model folder, Hugging Face repo id in the local cache, or single-file .safetensors checkpoint (default: the bundled shapes-xl)')
+    .option('--model <folder|repo|file>', MODEL_HELP)
     .option('--prompt <text>', 'what the image shows (required for accdiffusion)')
     .option('--input-residual', 'stages no larger than the input take its own encoding as the skip-residual source (docs/upscale.md)', false)
     .option('--strength <x>', `how much of the first pass's schedule re-noises the input, in [0, 1] (default ${DEFAULT_STRENGTH})`);
@@ -82,7 +83,7 @@ export function buildProgram(writeOut: ((text: string) => void) | undefined, han
   const info = program
     .command('info')
     .description('describe a model: family, native size, components, dtypes, parameters, devices')
-    .option('--model <folder|repo|file>', 'model folder, Hugging Face repo id or single-file .safetensors checkpoint (default: the bundled shapes-xl)')
+    .option('--model <folder|repo|file>', MODEL_HELP)
     .option('--image <file.png>', 'print the generation parameters stored in a PNG instead')
     .option('--json', 'print JSON', false)
     .action((opts: RawInfoOptions) => handlers.info(opts));
