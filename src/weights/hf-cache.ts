@@ -40,11 +40,16 @@ export function hfHubCache(options: ResolveModelOptions = {}): { dir: string; fr
   return { dir: join(home, '.cache', 'huggingface', 'hub'), from: 'the default ~/.cache/huggingface/hub' };
 }
 
+/** The nearest folder above `file` that holds model_index.json (the diffusers folder a component file is part of). */
+export function enclosingModelFolder(file: string): string | undefined {
+  for (let d = dirname(file); d !== dirname(d); d = dirname(d)) if (existsSync(join(d, 'model_index.json'))) return d;
+  return undefined;
+}
+
 /** What to pass instead of a file: the enclosing model folder when there is one. */
 function folderHint(file: string): string {
-  for (let d = dirname(file); d !== dirname(d); d = dirname(d)) {
-    if (existsSync(join(d, 'model_index.json'))) return `pass the model folder that holds it: ${d}`;
-  }
+  const folder = enclosingModelFolder(file);
+  if (folder) return `pass the model folder that holds it: ${folder}`;
   return 'pass a diffusers model folder (holding model_index.json), a single-file .safetensors checkpoint or a Hugging Face repo id';
 }
 
