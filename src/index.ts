@@ -6,12 +6,12 @@
  */
 export { loadPipeline } from './pipeline/pipeline.js';
 export type { Pipeline, LoadOptions, RunContext, RunHooks, PipelineModelInfo } from './pipeline/pipeline-api.js';
-export type { RandomStreams } from './pipeline/accdiffusion.js';
+export type { RandomStreams } from './pipeline/generate.js';
 export { METHODS, SCHEDULERS, REFERENCE_NEGATIVE_PROMPT, type GenerateOptions, type Method, type SchedulerName } from './pipeline/options.js';
 export type { ProgressEvent, ProgressCallback, Branch } from './pipeline/events.js';
 export type { GenerateResult, StageResult, TokenMask, GenerationReport, RgbImage, Window } from './pipeline/result.js';
 export { readInputImage, INPUT_BACKGROUND, type InputImage } from './cli/input-image.js';
-export { checkWindowPromptsShape, type WindowPrompts, type WindowPromptsReview } from './pipeline/window-prompts.js';
+export { checkWindowPromptsShape, type WindowPrompts, type WindowPromptsReview } from './patch/window-prompts.js';
 export type { Device } from './engine/providers.js';
 export { availableDevices } from './engine/providers.js';
 export { collectRunBuffersWith, RUN_BUFFER_BUDGET_BYTES } from './engine/transient-memory.js';

@@ -4,7 +4,7 @@
  * `{"2": ["prompt of window 0", ...], "3": [...]}` (window order as in the report's `stages[].windows`).
  */
 import { readFileSync, statSync } from 'node:fs';
-import { checkWindowPromptsShape, type WindowPrompts } from '../pipeline/window-prompts.js';
+import { checkWindowPromptsShape, type WindowPrompts } from '../patch/window-prompts.js';
 import { fail } from './arg-values.js';
 
 /** Largest accepted file (a 16K target at SDXL has a few thousand windows of short prompts). */

@@ -11,7 +11,7 @@
  */
 import { AbortedError, NumericsError } from '../errors.js';
 import type { RgbImage } from '../pipeline/result.js';
-import { planTiles, TileAccumulator } from '../pipeline/tiled-decode-plan.js';
+import { planTiles, TileAccumulator } from './tiled-decode-plan.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 
 /** The encoder's outputs for one batch of pixels: mean and logvar (clamped to [-30, 20]), [B, C, h, w]. */

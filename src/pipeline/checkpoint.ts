@@ -11,7 +11,7 @@ import { OptionsError } from '../errors.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import { loadSafetensors, writeSafetensors } from '../weights/safetensors.js';
 import type { GenerationReport, TokenMask } from './result.js';
-import type { View } from './views.js';
+import type { View } from '../patch/views.js';
 
 /** The windows and prompts of one AccDiffusion stage (fixed for the whole stage). */
 export interface StageWindows {

@@ -6,11 +6,11 @@
 import { AbortedError } from '../errors.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { AttentionStore } from './attention-store.js';
+import type { AttentionStore } from '../patch/attention-store.js';
 import type { Components } from './components.js';
 import type { ProgressCallback } from './events.js';
 import type { GuidedCondition, UNetRunner } from './unet-runner.js';
-import { assertFinite } from './upscale-stage.js';
+import { assertFinite } from '../patch/upscale-stage.js';
 
 /** What a plain denoising loop over one latent takes, whichever UNet graph runs it. */
 export interface DenoiseLoopArgs {

@@ -7,7 +7,7 @@ import { findSchedulerName, SCHEDULER_NAMES, type SchedulerName } from '../sched
 import type { Tensor } from '../tensor/tensor.js';
 import type { RgbImage } from './result.js';
 import { toSeed, type Seed } from '../tensor/seed.js';
-import { checkWindowPromptsShape, type WindowPrompts } from './window-prompts.js';
+import { checkWindowPromptsShape, type WindowPrompts } from '../patch/window-prompts.js';
 
 export const METHODS = ['accdiffusion', 'demofusion', 'multidiffusion', 'direct', 'attn-sf', 'scalecrafter'] as const;
 export type Method = (typeof METHODS)[number];

@@ -4,11 +4,11 @@
  */
 import type { Device } from '../engine/providers.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { RandomStreams } from './accdiffusion.js';
+import type { RandomStreams } from './generate.js';
 import type { ProgressCallback } from './events.js';
 import type { GenerateOptions } from './options.js';
 import type { GenerateResult, StageResult } from './result.js';
-import type { WindowPrompts, WindowPromptsReview } from './window-prompts.js';
+import type { WindowPrompts, WindowPromptsReview } from '../patch/window-prompts.js';
 
 export interface LoadOptions {
   /** Execution provider (default cpu). */

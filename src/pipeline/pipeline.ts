@@ -3,7 +3,7 @@
  */
 import { OptionsError } from '../errors.js';
 import { Components } from './components.js';
-import { generate } from './accdiffusion.js';
+import { generate } from './generate.js';
 import type { GenerateOptions } from './options.js';
 import type { LoadOptions, Pipeline, PipelineModelInfo, RunContext, RunHooks } from './pipeline-api.js';
 import type { GenerateResult } from './result.js';

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ProgressEvent } from '../pipeline/events.js';
-import type { WindowPrompts } from '../pipeline/window-prompts.js';
+import type { WindowPrompts } from '../patch/window-prompts.js';
 import type { JobRequest } from './settings.js';
 
 export type JobState = 'queued' | 'loading' | 'running' | 'review' | 'writing' | 'done' | 'failed' | 'cancelled';

@@ -13,7 +13,7 @@ import { formatParameters } from '../cli/parameters.js';
 import { writeOutputs } from '../cli/outputs.js';
 import type { Device } from '../engine/providers.js';
 import type { LoadOptions, Pipeline, RunContext } from '../pipeline/pipeline-api.js';
-import type { WindowPrompts, WindowPromptsReview } from '../pipeline/window-prompts.js';
+import type { WindowPrompts, WindowPromptsReview } from '../patch/window-prompts.js';
 import { imagePng, maskPngRgba, stageJpeg } from './job-assets.js';
 import { Job, type JobSummary } from './job.js';
 import { previewJpeg } from './preview.js';

@@ -7,7 +7,7 @@
 import { createReadStream, realpathSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, sep } from 'node:path';
-import { checkWindowPromptsShape } from '../pipeline/window-prompts.js';
+import { checkWindowPromptsShape } from '../patch/window-prompts.js';
 import { formFields, METHOD_HELP, SCALE_PRESETS } from './form-fields.js';
 import { listGallery } from './gallery.js';
 import { CONTENT_TYPES, HttpError, readJson, send, sendJson, SECURITY_HEADERS } from './http-util.js';

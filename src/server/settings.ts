@@ -8,7 +8,7 @@ import { OptionsError } from '../errors.js';
 import { MAX_PIXELS_WITHOUT_FORCE } from '../cli/target-size.js';
 import { parseParameters } from '../cli/parameters.js';
 import { resolveOptions, type GenerateOptions, type Method, type SchedulerName } from '../pipeline/options.js';
-import { checkWindowPromptsShape, type WindowPrompts } from '../pipeline/window-prompts.js';
+import { checkWindowPromptsShape, type WindowPrompts } from '../patch/window-prompts.js';
 import { formFields, type FormField } from './form-fields.js';
 import type { ModelEntry } from './models.js';
 

@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import { main, type LoadPipelineFn } from '../../src/cli/main.js';
 import { readPngTextEntry } from '../../src/cli/png-text.js';
 import { loadPipeline } from '../../src/pipeline/pipeline.js';
-import type { GenerateContext } from '../../src/pipeline/accdiffusion.js';
+import type { GenerateContext } from '../../src/pipeline/generate.js';
 import { maxAbsDiff, type Tensor } from '../../src/tensor/tensor.js';
 import { loadSafetensors } from '../../src/weights/safetensors.js';
 import { oracle, oracleF32, oracleJson } from '../helpers/oracle.js';

@@ -5,7 +5,7 @@
  */
 import type { RandomSource } from '../../src/tensor/random.js';
 import { tensor, type Tensor } from '../../src/tensor/tensor.js';
-import { getViews, jitterRange, viewFromTuple, type RandInt } from '../../src/pipeline/views.js';
+import { getViews, jitterRange, viewFromTuple, type RandInt } from '../../src/patch/views.js';
 import { oracle, oracleJson } from './oracle.js';
 
 export class ReplayRandom implements RandomSource {

@@ -13,7 +13,7 @@ import { unetLayoutOf } from '../../src/loading/ldm-key-map.js';
 import { loadUNet } from '../../src/models/unet-2d-condition.js';
 import { loadCLIPTextModel } from '../../src/models/clip-text-model.js';
 import { loadPipeline } from '../../src/pipeline/pipeline.js';
-import type { GenerateContext } from '../../src/pipeline/accdiffusion.js';
+import type { GenerateContext } from '../../src/pipeline/generate.js';
 import { maxAbsDiff, tensor, type Tensor } from '../../src/tensor/tensor.js';
 import { OptionsError } from '../../src/errors.js';
 import { oracleF32, oracleJson } from '../helpers/oracle.js';

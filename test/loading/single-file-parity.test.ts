@@ -8,7 +8,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { loadPipeline } from '../../src/pipeline/pipeline.js';
-import type { GenerateContext } from '../../src/pipeline/accdiffusion.js';
+import type { GenerateContext } from '../../src/pipeline/generate.js';
 import type { LoadOptions } from '../../src/pipeline/pipeline-api.js';
 import { maxAbsDiff, tensor, type Tensor } from '../../src/tensor/tensor.js';
 import { oracleF32, oracleJson } from '../helpers/oracle.js';

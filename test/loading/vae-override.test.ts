@@ -10,7 +10,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { folderArchitecture } from '../../src/loading/architectures.js';
 import { loadPipeline } from '../../src/pipeline/pipeline.js';
-import { latentsForDecode } from '../../src/pipeline/vae-latents.js';
+import { latentsForDecode } from '../../src/decode/vae-latents.js';
 import { tensor } from '../../src/tensor/tensor.js';
 import { planCheckpoint, writeCheckpointFromFolder } from '../helpers/checkpoint-files.js';
 import { tinySd, tinySdxl } from '../helpers/paths.js';

@@ -7,7 +7,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPipeline } from '../../src/pipeline/pipeline.js';
-import type { GenerateContext } from '../../src/pipeline/accdiffusion.js';
+import type { GenerateContext } from '../../src/pipeline/generate.js';
 import { maxAbsDiff, tensor, type Tensor } from '../../src/tensor/tensor.js';
 import { TorchGenerator } from '../../src/tensor/torch-generator.js';
 import { oracleF32, oracleJson } from '../helpers/oracle.js';

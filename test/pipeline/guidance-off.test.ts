@@ -6,7 +6,7 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { generate } from '../../src/pipeline/accdiffusion.js';
+import { generate } from '../../src/pipeline/generate.js';
 import { Components } from '../../src/pipeline/components.js';
 import { guidedConditions } from '../../src/pipeline/conditions.js';
 import { METHODS, type GenerateOptions } from '../../src/pipeline/options.js';

@@ -11,7 +11,7 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { generate } from '../../src/pipeline/accdiffusion.js';
+import { generate } from '../../src/pipeline/generate.js';
 import { Components } from '../../src/pipeline/components.js';
 import type { GenerateOptions } from '../../src/pipeline/options.js';
 import { promptChunks } from '../../src/prompts/prompt-chunks.js';

@@ -10,8 +10,8 @@ import { CLIPTokenizer } from '../../src/tokenizers/clip-tokenizer.js';
 import { promptChunks } from '../../src/prompts/prompt-chunks.js';
 import { parsePromptAttention } from '../../src/prompts/prompt-attention.js';
 import { promptWords } from '../../src/prompts/prompt-words.js';
-import { patchPrompts, thresholdMask } from '../../src/pipeline/patch-prompts.js';
-import { mdViews } from '../../src/pipeline/views.js';
+import { patchPrompts, thresholdMask } from '../../src/patch/patch-prompts.js';
+import { mdViews } from '../../src/patch/views.js';
 import { opening } from '../../src/tensor/ops.js';
 import { tinySdxl } from '../helpers/paths.js';
 

@@ -11,7 +11,7 @@ import { createScheduler, parseSchedulerConfig } from '../../src/schedulers/inde
 import { maxAbsDiff } from '../../src/tensor/tensor.js';
 import { TorchGenerator } from '../../src/tensor/torch-generator.js';
 import { OptionsError } from '../../src/errors.js';
-import { latentsFromEncode } from '../../src/pipeline/vae-latents.js';
+import { latentsFromEncode } from '../../src/decode/vae-latents.js';
 import { oracleF32, oracleJson } from '../helpers/oracle.js';
 import { tinySd } from '../helpers/paths.js';
 

@@ -6,7 +6,7 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { generate } from '../../src/pipeline/accdiffusion.js';
+import { generate } from '../../src/pipeline/generate.js';
 import { Components } from '../../src/pipeline/components.js';
 import { resolveOptions } from '../../src/pipeline/options.js';
 import { OptionsError } from '../../src/errors.js';

@@ -11,7 +11,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
-import { generate } from '../../src/pipeline/accdiffusion.js';
+import { generate } from '../../src/pipeline/generate.js';
 import { Components } from '../../src/pipeline/components.js';
 import { readSchedulerConfig } from '../../src/schedulers/index.js';
 import { maxAbsDiff } from '../../src/tensor/tensor.js';

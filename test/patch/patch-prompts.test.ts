@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { oracleF32, oracleJson } from '../helpers/oracle.js';
 import { tinySdxl } from '../helpers/paths.js';
 import { CLIPTokenizer } from '../../src/tokenizers/clip-tokenizer.js';
-import { patchPrompts, pieceText, thresholdMask } from '../../src/pipeline/patch-prompts.js';
-import { getViews, mdViews, viewFromTuple, viewTuple, type MdViewPlan, type View } from '../../src/pipeline/views.js';
+import { patchPrompts, pieceText, thresholdMask } from '../../src/patch/patch-prompts.js';
+import { getViews, mdViews, viewFromTuple, viewTuple, type MdViewPlan, type View } from '../../src/patch/views.js';
 import { opening } from '../../src/tensor/ops.js';
 
 const RUNS = ['accdiffusion_corgi', 'accdiffusion_astronaut_noshuffle', 'accdiffusion_corgi_1024_unmodified'];

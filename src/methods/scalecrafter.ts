@@ -11,10 +11,10 @@
 import { AbortedError } from '../errors.js';
 import type { Feed } from '../engine/session.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
-import { rescaleNoiseCfg } from './guidance.js';
-import { runNativePass, type TargetSizeRunArgs } from './native-pass.js';
+import { rescaleNoiseCfg } from '../sampling/guidance.js';
+import { runNativePass, type TargetSizeRunArgs } from '../pipeline/native-pass.js';
 import { dilationAt, reDilationPlan, type ReDilationPlan } from './scalecrafter-settings.js';
-import { assertFinite } from './upscale-stage.js';
+import { assertFinite } from '../patch/upscale-stage.js';
 
 export interface ScaleCrafterArgs extends TargetSizeRunArgs {
   /** Overrides the plan from the settings (tests). */

@@ -7,12 +7,12 @@ import { AbortedError, NumericsError } from '../errors.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
 import type { RandomSource } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { dilatedBranchNoise } from './dilated-denoise.js';
+import { dilatedBranchNoise } from './dilated-branch.js';
 import { blurFactor } from './dilated-sampling.js';
-import type { ProgressCallback } from './events.js';
-import { patchBranchNoise } from './patch-denoise.js';
-import { branchDivisors } from './scheduler-scaling.js';
-import type { GuidedCondition, UNetRunner } from './unet-runner.js';
+import type { ProgressCallback } from '../pipeline/events.js';
+import { patchBranchNoise } from './patch-branch.js';
+import { branchDivisors } from './reference-compat.js';
+import type { GuidedCondition, UNetRunner } from '../pipeline/unet-runner.js';
 import type { View } from './views.js';
 
 /** Windows of the patch branch at one step, with their conditions. */

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import {
   blurFactor, blurForDilation, dilationPadding, gatherSubLatents, gaussianBlur, gaussianKernel1d,
   padForDilation, scatterSubLatents, unpadDilation,
-} from '../../src/pipeline/dilated-sampling.js';
+} from '../../src/patch/dilated-sampling.js';
 import { tensor } from '../../src/tensor/tensor.js';
 import { mean, std } from '../../src/tensor/ops.js';
 

@@ -1,7 +1,7 @@
 /** The scheduler-side ↔ VAE-side latent scaling of diffusers' SD/SDXL pipelines, with and without latents_mean/std. */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { latentsForDecode, latentsFromEncode } from '../../src/pipeline/vae-latents.js';
+import { latentsForDecode, latentsFromEncode } from '../../src/decode/vae-latents.js';
 import { tensor } from '../../src/tensor/tensor.js';
 import { TorchGenerator } from '../../src/tensor/torch-generator.js';
 

@@ -8,7 +8,7 @@
  * same for every layer (the latent's area ratio); the graph derives N per layer (models/attention.ts).
  */
 import type { Tensor } from '../tensor/tensor.js';
-import { runNativePass, type TargetSizeRunArgs } from './native-pass.js';
+import { runNativePass, type TargetSizeRunArgs } from '../pipeline/native-pass.js';
 
 /** Tokens at the target latent size / tokens at the native size. */
 export function attnSfTokenRatio(latentHeight: number, latentWidth: number, nativeLatent: number): number {

@@ -9,12 +9,12 @@ import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { encodeImage } from '../decode/tiled-encode.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
-import { img2imgStart, type Img2ImgStart } from '../sampling/img2img-start.js';
+import { img2imgStart, type Img2ImgStart } from './img2img-start.js';
 import type { RandomSource } from '../tensor/random.js';
-import type { Components } from './components.js';
-import type { RgbImage } from './result.js';
+import type { Components } from '../pipeline/components.js';
+import type { RgbImage } from '../pipeline/result.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
-import { latentsFromEncode } from './vae-latents.js';
+import { latentsFromEncode } from '../decode/vae-latents.js';
 
 /**
  * The image at exactly width × height: unchanged when it already has that size, else Lanczos-resized

@@ -1,7 +1,7 @@
 // View geometry: DemoFusion get_views counts, jitter bounds/order, coverage (spec §4.1, §13.7).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { getViews, mdViews, numBlocks, type View } from '../../src/pipeline/views.js';
+import { getViews, mdViews, numBlocks, type View } from '../../src/patch/views.js';
 
 function coverage(views: View[], h: number, w: number, pad: number): Int32Array {
   const c = new Int32Array(h * w);

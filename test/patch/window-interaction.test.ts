@@ -2,7 +2,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { oracle, oracleJson } from '../helpers/oracle.js';
-import { arePermutations, drawWindowPermutations, shuffleWindows, unshuffleWindows, type PermutationSource } from '../../src/pipeline/window-interaction.js';
+import { arePermutations, drawWindowPermutations, shuffleWindows, unshuffleWindows, type PermutationSource } from '../../src/patch/window-interaction.js';
 import { tensor } from '../../src/tensor/tensor.js';
 
 /** Replays a recorded concatenation of randperm outputs in call order. */

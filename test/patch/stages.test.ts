@@ -1,7 +1,7 @@
 // Stage bookkeeping: reference sizes for multiples of the native size, generalisation otherwise (§1.3, §13.14).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { planStages } from '../../src/pipeline/stages.js';
+import { planStages } from '../../src/patch/stages.js';
 
 const lat = (p: ReturnType<typeof planStages>) => [
   [p.phase1.latentHeight, p.phase1.latentWidth],

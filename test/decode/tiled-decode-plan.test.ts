@@ -1,7 +1,7 @@
 // Tile plans: weights sum to 1 everywhere, identity tiles reproduce the image, diffusers-style ramp (§7, §13.8, §13.17).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { planTiles, rectBlendWeights, tileStarts, TileAccumulator } from '../../src/pipeline/tiled-decode-plan.js';
+import { planTiles, rectBlendWeights, tileStarts, TileAccumulator } from '../../src/decode/tiled-decode-plan.js';
 import { tensor } from '../../src/tensor/tensor.js';
 import { crop2d } from '../../src/tensor/ops.js';
 

@@ -15,7 +15,7 @@ import { OptionsError } from '../../src/errors.js';
 import type { Pipeline } from '../../src/pipeline/pipeline-api.js';
 import { loadPipeline } from '../../src/pipeline/pipeline.js';
 import type { GenerateResult } from '../../src/pipeline/result.js';
-import { applyWindowPrompts, type WindowPromptsReview } from '../../src/pipeline/window-prompts.js';
+import { applyWindowPrompts, type WindowPromptsReview } from '../../src/patch/window-prompts.js';
 import { tinySdxl } from '../helpers/paths.js';
 
 const base = { prompt: 'a red circle and a blue square', width: 512, height: 512, steps: 2, seed: 7 } as const;

@@ -6,8 +6,8 @@
  * the prompts used are recorded in the report's options, so a run can be repeated from the CLI.
  */
 import { OptionsError } from '../errors.js';
-import type { StageWindows } from './checkpoint.js';
-import type { RgbImage, TokenMask, Window } from './result.js';
+import type { StageWindows } from '../pipeline/checkpoint.js';
+import type { RgbImage, TokenMask, Window } from '../pipeline/result.js';
 
 /**
  * Window prompts per upscaling stage: key = the stage number as a string ("2", "3", ...; stage 1 is the

@@ -9,7 +9,7 @@
  * - attn-sf / scalecrafter: the plain loop at the target size with entropy-scaled self-attention
  *   (attn-sf.ts) or early re-dilated convs and noise-damped CFG (scalecrafter.ts).
  */
-import { latentsForDecode } from './vae-latents.js';
+import { latentsForDecode } from '../decode/vae-latents.js';
 import { AbortedError, NumericsError, OptionsError } from '../errors.js';
 import { createScheduler, type Scheduler } from '../schedulers/index.js';
 import { interpolateBicubic, mean, restandardize, std } from '../tensor/ops.js';
@@ -17,29 +17,29 @@ import type { RandomSource } from '../tensor/random.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import { TorchGenerator, type TorchGeneratorState } from '../tensor/torch-generator.js';
 import { CheckpointDir, type StageWindows } from './checkpoint.js';
-import { AttentionStore, patchPromptLayers } from './attention-store.js';
-import { runAttnSf } from './attn-sf.js';
+import { AttentionStore, patchPromptLayers } from '../patch/attention-store.js';
+import { runAttnSf } from '../methods/attn-sf.js';
 import type { Components } from './components.js';
 import { guidedConditions, type ConditionContext } from './conditions.js';
 import type { ProgressCallback } from './events.js';
 import { runNativePass } from './native-pass.js';
 import { resolveOptions, type GenerateOptions, type ResolvedOptions } from './options.js';
-import { patchBranchNoise } from './patch-denoise.js';
-import { patchPrompts } from './patch-prompts.js';
+import { patchBranchNoise } from '../patch/patch-branch.js';
+import { patchPrompts } from '../patch/patch-prompts.js';
 import { promptWords } from '../prompts/prompt-words.js';
 import { runPromptMode } from '../prompts/run-prompt-mode.js';
 import type { GenerateResult, GenerationReport, StageResult, TokenMask, Window } from './result.js';
-import { inputDivisorAt } from './scheduler-scaling.js';
-import { runScaleCrafter } from './scalecrafter.js';
-import { planStages, type StageSize } from './stages.js';
-import { decodeToImage } from './tiled-decode.js';
-import { encodeInputLatents, firstPassStart, imageHash } from './img2img-input.js';
+import { inputDivisorAt } from '../patch/reference-compat.js';
+import { runScaleCrafter } from '../methods/scalecrafter.js';
+import { planStages, type StageSize } from '../patch/stages.js';
+import { decodeToImage } from '../decode/tiled-decode.js';
+import { encodeInputLatents, firstPassStart, imageHash } from '../sampling/img2img-input.js';
 import { img2imgTimesteps } from '../sampling/img2img-start.js';
 import type { UNetRunner } from './unet-runner.js';
-import { assertFinite, runUpscaleStage, type PatchWindows } from './upscale-stage.js';
-import { getViews, mdViews, type RandInt, type View } from './views.js';
+import { assertFinite, runUpscaleStage, type PatchWindows } from '../patch/upscale-stage.js';
+import { getViews, mdViews, type RandInt, type View } from '../patch/views.js';
 import { bigintAsString, nextSeed, type Seed } from '../tensor/seed.js';
-import { applyWindowPrompts, currentWindowPrompts, stageWindowRects, type WindowPrompts, type WindowPromptsReview } from './window-prompts.js';
+import { applyWindowPrompts, currentWindowPrompts, stageWindowRects, type WindowPrompts, type WindowPromptsReview } from '../patch/window-prompts.js';
 
 /** The random streams of a run (injectable for replay tests). */
 export interface RandomStreams {

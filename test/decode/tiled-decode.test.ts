@@ -1,7 +1,7 @@
 import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { decodeToImage } from '../../src/pipeline/tiled-decode.js';
+import { decodeToImage } from '../../src/decode/tiled-decode.js';
 import { AutoencoderKL, bindVaeWeights, buildVaeDecodeGraph } from '../../src/models/autoencoder-kl.js';
 import { loadAutoencoderKLConfig } from '../../src/models/vae-config.js';
 import { openComponentWeights } from '../../src/weights/component-weights.js';

@@ -11,12 +11,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UNet2DConditionModel } from '../../src/models/unet-2d-condition.js';
 import { parseUNet2DConditionConfig } from '../../src/models/unet-config.js';
-import { generate } from '../../src/pipeline/accdiffusion.js';
+import { generate } from '../../src/pipeline/generate.js';
 import { Components } from '../../src/pipeline/components.js';
-import { classifierFreeGuidance } from '../../src/pipeline/guidance.js';
+import { classifierFreeGuidance } from '../../src/sampling/guidance.js';
 import type { GenerateOptions } from '../../src/pipeline/options.js';
-import { dampedDilationFeed, dilationFeed, noiseDampedGuidance, usesNoiseDampedGuidance } from '../../src/pipeline/scalecrafter.js';
-import { dilationAt, reDilationPlan, type ReDilationPlan } from '../../src/pipeline/scalecrafter-settings.js';
+import { dampedDilationFeed, dilationFeed, noiseDampedGuidance, usesNoiseDampedGuidance } from '../../src/methods/scalecrafter.js';
+import { dilationAt, reDilationPlan, type ReDilationPlan } from '../../src/methods/scalecrafter-settings.js';
 import { maxAbsDiff, tensor } from '../../src/tensor/tensor.js';
 import { tinySd, tinySdxl } from '../helpers/paths.js';
 
