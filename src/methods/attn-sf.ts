@@ -7,34 +7,33 @@
  * multiplies diffusers' scale by sqrt(log(N)/log(N/ratio)) for self-attention only. The ratio N/n is the
  * same for every layer (the latent's area ratio); the graph derives N per layer (models/attention.ts).
  */
-import type { Tensor } from '../tensor/tensor.js';
-import { runNativePass, type TargetSizeRunArgs } from '../pipeline/native-pass.js';
+import { denoise } from '../sampling/denoise-loop.js';
+import { countingCalls, guidedPredictor } from './direct.js';
+import type { FirstPassResult, FirstPassRun, GenerationMethod } from './method.js';
 
 /** Tokens at the target latent size / tokens at the native size. */
 export function attnSfTokenRatio(latentHeight: number, latentWidth: number, nativeLatent: number): number {
   return (latentHeight * latentWidth) / (nativeLatent * nativeLatent);
 }
 
-/** Attn-SF needs nothing beyond the shared target-size run arguments; its UNet variant follows from the latent size. */
-export type AttnSfArgs = TargetSizeRunArgs;
-
-/** Denoises at the target size with scaled self-attention; returns the latents and the UNet rows run. */
-export async function runAttnSf(a: AttnSfArgs): Promise<{ latents: Tensor; unetCalls: number }> {
-  const [, , h, w] = a.latents.shape as [number, number, number, number];
-  const ratio = attnSfTokenRatio(h, w, a.components.folder.nativeLatentSize);
+/** Denoises at the target size with scaled self-attention. */
+async function firstPass(run: FirstPassRun): Promise<FirstPassResult> {
+  const [, , h, w] = run.latents.shape as [number, number, number, number];
+  const ratio = attnSfTokenRatio(h, w, run.components.folder.nativeLatentSize);
   // At the native size the factor is 1: the plain (shared) UNet is the same graph.
   const own = ratio !== 1;
-  const unet = own ? await a.components.variantUNet({ selfAttentionTokenRatio: ratio }) : await a.components.plainUNet();
-  const before = unet.calls;
+  const unet = own ? await run.components.variantUNet({ selfAttentionTokenRatio: ratio }) : await run.components.plainUNet();
   try {
-    const latents = await runNativePass({
-      stage: 1, unet, scheduler: a.scheduler, latents: a.latents, condition: a.condition, guidance: a.guidance, guidanceRescale: a.guidanceRescale,
-      ...(a.onStepLatents ? { onStepLatents: a.onStepLatents } : {}),
-      ...(a.onProgress ? { onProgress: a.onProgress } : {}),
-      ...(a.signal ? { signal: a.signal } : {}),
-    });
-    return { latents, unetCalls: unet.calls - before };
+    const predict = guidedPredictor(unet, run.scheduler, run.condition, run.options, run.hooks);
+    return await countingCalls(unet, () => denoise(run.scheduler, run.latents, predict, run.hooks));
   } finally {
     if (own) await unet.release();
   }
 }
+
+export const attnSf: GenerationMethod = {
+  name: 'attn-sf',
+  summary: 'direct inference with entropy-scaled self-attention (Jin et al. 2023)',
+  progressive: false,
+  firstPass,
+};

@@ -8,18 +8,15 @@
  * by how much and for how many steps: scalecrafter-settings.ts. One UNet graph reads every conv's
  * dilation per call (models/redilated-conv.ts), so switching costs no second copy of the weights.
  */
-import { AbortedError } from '../errors.js';
 import type { Feed } from '../engine/session.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
+import type { GuidedCondition, UNetRunner } from '../pipeline/unet-runner.js';
 import { rescaleNoiseCfg } from '../sampling/guidance.js';
-import { runNativePass, type TargetSizeRunArgs } from '../pipeline/native-pass.js';
+import { denoise, type DenoiseLoopHooks, type NoisePredictor } from '../sampling/denoise-loop.js';
+import type { Scheduler } from '../schedulers/scheduler.js';
+import { tensor, type Tensor } from '../tensor/tensor.js';
+import { countingCalls, plainFirstPass } from './direct.js';
+import type { FirstPassResult, FirstPassRun, GenerationMethod } from './method.js';
 import { dilationAt, reDilationPlan, type ReDilationPlan } from './scalecrafter-settings.js';
-import { assertFinite } from '../patch/upscale-stage.js';
-
-export interface ScaleCrafterArgs extends TargetSizeRunArgs {
-  /** Overrides the plan from the settings (tests). */
-  readonly plan?: ReDilationPlan;
-}
 
 /** The conv_dilation feed for step i: each listed conv's dilation under `dilations` (1 where absent). */
 export function dilationFeed(paths: readonly string[], dilations: ReadonlyMap<string, number>, i: number, tau: number, progressive: boolean): Feed {
@@ -60,51 +57,55 @@ export function noiseDampedGuidance(raw: Tensor, vanillaUncond: Tensor, w: numbe
   return out;
 }
 
+/** One step of ScaleCrafter: the re-dilated call, with ND-CFG while the plan asks for it. */
+function reDilatedPredictor(
+  unet: UNetRunner, scheduler: Scheduler, condition: GuidedCondition, o: { guidance: number; guidanceRescale: number },
+  plan: ReDilationPlan, paths: readonly string[], hooks: DenoiseLoopHooks,
+): NoisePredictor {
+  return async (x, i, t) => {
+    const input = scheduler.scaleModelInput(x, t, i);
+    const main = { conv_dilation: dilationFeed(paths, plan.dilations, i, plan.dilateSteps, plan.progressive) };
+    let noise: Tensor;
+    // ND-CFG needs an unconditional term: without CFG (guidance <= 1) every step is the plain dilated call
+    if (condition.negative && usesNoiseDampedGuidance(plan, i)) {
+      const dilated = await unet.predict(input, t, [condition], { guidance: o.guidance, feeds: main });
+      const damped = { conv_dilation: dampedDilationFeed(paths, plan, i) };
+      // guidance 0 gives the unconditional half exactly
+      const vanilla = await unet.predict(input, t, [condition], { guidance: 0, feeds: damped });
+      noise = noiseDampedGuidance(dilated.raw, vanilla.noise, o.guidance, o.guidanceRescale);
+    } else {
+      noise = (await unet.predict(input, t, [condition], { guidance: o.guidance, guidanceRescale: o.guidanceRescale, feeds: main })).noise;
+    }
+    hooks.onProgress?.({ type: 'window-batch', stage: hooks.stage, step: i + 1, branch: 'base', batch: 1, batches: 1 });
+    return { noise };
+  };
+}
+
 /**
- * Denoises at the target size with re-dilation; returns the latents, the UNet rows run and the plan used.
+ * Denoises at the target size with re-dilation, as reDilationPlan (scalecrafter-settings.ts) plans it.
  * Unlike the reference loop, a plan whose ndcfg_tau exceeds dilate_tau gets no ND-CFG past dilate_tau
  * (the published configs never do that; see scalecrafter-settings.ts).
  */
-export async function runScaleCrafter(a: ScaleCrafterArgs): Promise<{ latents: Tensor; unetCalls: number; plan: ReDilationPlan }> {
-  const [, , h, w] = a.latents.shape as [number, number, number, number];
-  const timesteps = a.scheduler.timesteps;
-  const plan = a.plan ?? reDilationPlan(a.components.unetModel, h, w, a.components.folder.nativeLatentSize, timesteps.length);
+async function firstPass(run: FirstPassRun): Promise<FirstPassResult> {
+  const [, , h, w] = run.latents.shape as [number, number, number, number];
+  const plan = reDilationPlan(run.components.unetModel, h, w, run.components.folder.nativeLatentSize, run.scheduler.timesteps.length);
   const paths = [...new Set([...plan.dilations.keys(), ...plan.ndcfgDilations.keys()])].sort();
-  const pass = { stage: 1, scheduler: a.scheduler, condition: a.condition, guidance: a.guidance, guidanceRescale: a.guidanceRescale, ...(a.onStepLatents ? { onStepLatents: a.onStepLatents } : {}), ...(a.onProgress ? { onProgress: a.onProgress } : {}), ...(a.signal ? { signal: a.signal } : {}) };
   if (paths.length === 0 || (plan.dilateSteps === 0 && plan.ndcfgSteps === 0)) {
     // Nothing re-dilated (target not larger than native): exactly the plain loop.
-    const unet = await a.components.plainUNet();
-    const before = unet.calls;
-    const latents = await runNativePass({ ...pass, unet, latents: a.latents });
-    return { latents, unetCalls: unet.calls - before, plan };
+    return plainFirstPass(run);
   }
-  const unet = await a.components.variantUNet({ redilate: paths });
+  const unet = await run.components.variantUNet({ redilate: paths });
   try {
-    let x = a.latents;
-    for (let i = 0; i < timesteps.length; i++) {
-      if (a.signal?.aborted) throw new AbortedError(`stopped at stage 1, step ${i + 1}`);
-      const t = timesteps[i]!;
-      const input = a.scheduler.scaleModelInput(x, t, i);
-      const main = { conv_dilation: dilationFeed(paths, plan.dilations, i, plan.dilateSteps, plan.progressive) };
-      let noise: Tensor;
-      // ND-CFG needs an unconditional term: without CFG (guidance <= 1) every step is the plain dilated call
-      if (a.condition.negative && usesNoiseDampedGuidance(plan, i)) {
-        const dilated = await unet.predict(input, t, [a.condition], { guidance: a.guidance, feeds: main });
-        const damped = { conv_dilation: dampedDilationFeed(paths, plan, i) };
-        // guidance 0 gives the unconditional half exactly
-        const vanilla = await unet.predict(input, t, [a.condition], { guidance: 0, feeds: damped });
-        noise = noiseDampedGuidance(dilated.raw, vanilla.noise, a.guidance, a.guidanceRescale);
-      } else {
-        noise = (await unet.predict(input, t, [a.condition], { guidance: a.guidance, guidanceRescale: a.guidanceRescale, feeds: main })).noise;
-      }
-      x = a.scheduler.step(noise, t, x, { stepIndex: i }).prevSample;
-      assertFinite(x, `stage 1, step ${i + 1}`);
-      a.onStepLatents?.(i, x);
-      a.onProgress?.({ type: 'window-batch', stage: 1, step: i + 1, branch: 'base', batch: 1, batches: 1 });
-      a.onProgress?.({ type: 'step', stage: 1, step: i + 1, steps: timesteps.length });
-    }
-    return { latents: x, unetCalls: unet.calls, plan };
+    const predict = reDilatedPredictor(unet, run.scheduler, run.condition, run.options, plan, paths, run.hooks);
+    return await countingCalls(unet, () => denoise(run.scheduler, run.latents, predict, run.hooks));
   } finally {
     await unet.release();
   }
 }
+
+export const scalecrafter: GenerationMethod = {
+  name: 'scalecrafter',
+  summary: 're-dilated convolutions and noise-damped CFG in the early steps (He et al. 2024)',
+  progressive: false,
+  firstPass,
+};

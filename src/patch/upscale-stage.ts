@@ -3,10 +3,11 @@
  * upsampled latent once, then per step blend in the skip residual, run the patch branch and the dilated
  * branch, merge their noise predictions with the cosine weight and take one scheduler step.
  */
-import { AbortedError, NumericsError } from '../errors.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
 import type { RandomSource } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { denoise, type NoisePrediction } from '../sampling/denoise-loop.js';
+import { cosineFactor, skipResidual } from './skip-residual.js';
 import { dilatedBranchNoise } from './dilated-branch.js';
 import { blurFactor } from './dilated-sampling.js';
 import type { ProgressCallback } from '../pipeline/events.js';
@@ -49,77 +50,50 @@ export interface StageArgs {
   readonly signal?: AbortSignal;
 }
 
-/** DemoFusion's cosine factor cf(t) = ½(1 + cos(π(T − t)/T)). */
-export function cosineFactor(t: number, numTrainTimesteps: number): number {
-  return 0.5 * (1 + Math.cos((Math.PI * (numTrainTimesteps - t)) / numTrainTimesteps));
-}
-
-/** Throws NumericsError if x holds NaN or Inf. */
-export function assertFinite(x: Tensor, where: string): void {
-  for (let i = 0; i < x.data.length; i++) {
-    if (!Number.isFinite(x.data[i]!)) throw new NumericsError(`${where}: the latents contain ${Number.isNaN(x.data[i]!) ? 'NaN' : 'Inf'} (numerical overflow)`);
-  }
-}
-
 /** Runs all steps of one stage and returns its final latent (before re-standardisation). */
 export async function runUpscaleStage(a: StageArgs): Promise<Tensor> {
   const { scheduler } = a;
   const timesteps = scheduler.timesteps;
-  const T = scheduler.alphasCumprod.length; // num_train_timesteps
   // 1. one noise draw per stage: n_i = add_noise(z̃, ε, t_i)
   const noise = a.random.randn(a.upsampled.shape);
   const noised = (i: number): Tensor => scheduler.addNoise(a.upsampled, noise, timesteps[i]!);
-  let x = noised(0);
-  for (let i = 0; i < timesteps.length; i++) {
-    if (a.signal?.aborted) throw new AbortedError(`stopped at stage ${a.stage}, step ${i + 1}`);
-    const t = timesteps[i]!;
-    const cf = cosineFactor(t, T);
-    // 2. skip residual
-    if (a.skipResidual && i > 0) {
-      const c1 = cf ** a.cosineScale1;
-      const n = noised(i);
-      const mixed = new Float32Array(x.data.length);
-      for (let k = 0; k < mixed.length; k++) mixed[k] = (1 - c1) * x.data[k]! + c1 * n.data[k]!;
-      x = { data: mixed, shape: x.shape };
-    }
-    const divisors = branchDivisors(scheduler, i, a.referenceCompat);
-    const emitBatch = (branch: 'patch' | 'dilated') => (batch: number, batches: number) =>
-      a.onProgress?.({ type: 'window-batch', stage: a.stage, step: i + 1, branch, batch, batches });
-    // 3. patch branch: per-cell mean of the windows' guided predictions
-    let patch: Tensor | undefined;
-    if (a.patchWindows) {
-      const w = await a.patchWindows(i);
-      patch = await patchBranchNoise({
-        unet: a.unet, latents: x, views: w.views, padding: w.padding, conditions: w.conditions, timestep: t,
-        inputDivisor: divisors.patch, guidance: a.multiGuidance, guidanceRescale: a.guidanceRescale,
-        viewBatchSize: a.viewBatchSize, onBatch: emitBatch('patch'),
-      });
-    }
-    // 4. dilated branch (global), with blur and window interaction
-    let dilated: Tensor | undefined;
-    if (a.dilated) {
-      const c3 = blurFactor(cf, a.cosineScale3);
-      dilated = await dilatedBranchNoise({
-        unet: a.unet, latents: x, scale: a.dilated.scale, condition: a.dilated.condition, timestep: t,
-        ...(a.dilated.sigma !== undefined ? { blur: { sigma: a.dilated.sigma, c3 } } : {}),
-        inputDivisor: divisors.dilated, guidance: a.guidance, guidanceRescale: a.guidanceRescale,
-        viewBatchSize: a.viewBatchSize, ...(a.dilated.shuffle ? { shuffle: a.random } : {}), onBatch: emitBatch('dilated'),
-      });
-    }
-    // 5. merge: x_next = (1 − c2)·step(x, ε_patch) + c2·step(x, ε_dilated) = step(x, (1 − c2)·ε_patch + c2·ε_dilated)
-    let eps: Tensor;
-    if (patch && dilated) {
-      const c2 = cf ** a.cosineScale2;
-      const merged = new Float32Array(patch.data.length);
-      for (let k = 0; k < merged.length; k++) merged[k] = (1 - c2) * patch.data[k]! + c2 * dilated.data[k]!;
-      eps = { data: merged, shape: patch.shape };
-    } else {
-      eps = (patch ?? dilated)!;
-    }
-    x = scheduler.step(eps, t, x, { stepIndex: i }).prevSample;
-    assertFinite(x, `stage ${a.stage}, step ${i + 1}`);
-    a.onStepLatents?.(i, x);
-    a.onProgress?.({ type: 'step', stage: a.stage, step: i + 1, steps: timesteps.length });
+  const hooks = { stage: a.stage, ...(a.signal ? { signal: a.signal } : {}), ...(a.onProgress ? { onProgress: a.onProgress } : {}), ...(a.onStepLatents ? { onStepLatents: a.onStepLatents } : {}) };
+  return denoise(scheduler, noised(0), (x, i, t) => stageNoise(a, x, i, t, noised), hooks);
+}
+
+/** One step's noise: skip residual, patch branch, dilated branch, cosine-weighted merge. */
+async function stageNoise(a: StageArgs, latents: Tensor, i: number, t: number, noised: (i: number) => Tensor): Promise<NoisePrediction> {
+  const cf = cosineFactor(t, a.scheduler.alphasCumprod.length);
+  // 2. skip residual
+  const x = a.skipResidual && i > 0 ? skipResidual(latents, noised(i), cf ** a.cosineScale1) : latents;
+  const divisors = branchDivisors(a.scheduler, i, a.referenceCompat);
+  const emitBatch = (branch: 'patch' | 'dilated') => (batch: number, batches: number) =>
+    a.onProgress?.({ type: 'window-batch', stage: a.stage, step: i + 1, branch, batch, batches });
+  // 3. patch branch: per-cell mean of the windows' guided predictions
+  let patch: Tensor | undefined;
+  if (a.patchWindows) {
+    const w = await a.patchWindows(i);
+    patch = await patchBranchNoise({
+      unet: a.unet, latents: x, views: w.views, padding: w.padding, conditions: w.conditions, timestep: t,
+      inputDivisor: divisors.patch, guidance: a.multiGuidance, guidanceRescale: a.guidanceRescale,
+      viewBatchSize: a.viewBatchSize, onBatch: emitBatch('patch'),
+    });
   }
-  return x;
+  // 4. dilated branch (global), with blur and window interaction
+  let dilated: Tensor | undefined;
+  if (a.dilated) {
+    const c3 = blurFactor(cf, a.cosineScale3);
+    dilated = await dilatedBranchNoise({
+      unet: a.unet, latents: x, scale: a.dilated.scale, condition: a.dilated.condition, timestep: t,
+      ...(a.dilated.sigma !== undefined ? { blur: { sigma: a.dilated.sigma, c3 } } : {}),
+      inputDivisor: divisors.dilated, guidance: a.guidance, guidanceRescale: a.guidanceRescale,
+      viewBatchSize: a.viewBatchSize, ...(a.dilated.shuffle ? { shuffle: a.random } : {}), onBatch: emitBatch('dilated'),
+    });
+  }
+  // 5. merge: x_next = (1 − c2)·step(x, ε_patch) + c2·step(x, ε_dilated) = step(x, (1 − c2)·ε_patch + c2·ε_dilated)
+  if (!patch || !dilated) return { noise: (patch ?? dilated)!, sample: x };
+  const c2 = cf ** a.cosineScale2;
+  const merged = new Float32Array(patch.data.length);
+  for (let k = 0; k < merged.length; k++) merged[k] = (1 - c2) * patch.data[k]! + c2 * dilated.data[k]!;
+  return { noise: { data: merged, shape: patch.shape }, sample: x };
 }

@@ -10,7 +10,7 @@ import { UNetRunner, type GuidedCondition } from '../../src/pipeline/unet-runner
 import { patchBranchNoise } from '../../src/patch/patch-branch.js';
 import { dilatedBranchNoise } from '../../src/patch/dilated-branch.js';
 import { classifierFreeGuidance } from '../../src/sampling/guidance.js';
-import { cosineFactor } from '../../src/patch/upscale-stage.js';
+import { cosineFactor } from '../../src/patch/skip-residual.js';
 import { branchDivisors } from '../../src/patch/reference-compat.js';
 import { getViews } from '../../src/patch/views.js';
 import { EulerDiscreteScheduler, DDIMScheduler } from '../../src/schedulers/index.js';

@@ -1,0 +1,53 @@
+/**
+ * Direct inference: diffusers' StableDiffusion(XL)Pipeline loop at the target size, the baseline every
+ * other method is measured against. Also the predictor of DemoFusion's and AccDiffusion's native pass.
+ */
+import type { AttentionStore } from '../patch/attention-store.js';
+import type { ResolvedOptions } from '../pipeline/options.js';
+import type { GuidedCondition, UNetRunner } from '../pipeline/unet-runner.js';
+import { denoise, type DenoiseLoopHooks, type NoisePredictor } from '../sampling/denoise-loop.js';
+import type { Scheduler } from '../schedulers/scheduler.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { FirstPassRun, FirstPassResult, GenerationMethod } from './method.js';
+
+/**
+ * The diffusers loop body: scale the input for the scheduler, one guided UNet call for the whole latent
+ * (CFG with `options.guidance`, guidance_rescale), optionally recording cross-attention into `store`.
+ */
+export function guidedPredictor(
+  unet: UNetRunner, scheduler: Scheduler, condition: GuidedCondition, options: Pick<ResolvedOptions, 'guidance' | 'guidanceRescale'>,
+  hooks: DenoiseLoopHooks, store?: AttentionStore,
+): NoisePredictor {
+  return async (x, i, t) => {
+    const input = scheduler.scaleModelInput(x, t, i);
+    const pred = await unet.predict(input, t, [condition], {
+      guidance: options.guidance,
+      guidanceRescale: options.guidanceRescale,
+      ...(store ? { captureOutputs: store.layers } : {}),
+    });
+    store?.add(pred.attention);
+    hooks.onProgress?.({ type: 'window-batch', stage: hooks.stage, step: i + 1, branch: 'base', batch: 1, batches: 1 });
+    return { noise: pred.noise };
+  };
+}
+
+/** Runs `fn` and counts the UNet rows `unet` ran meanwhile. */
+export async function countingCalls(unet: UNetRunner, fn: () => Promise<Tensor>): Promise<FirstPassResult> {
+  const before = unet.calls;
+  const latents = await fn();
+  return { latents, unetCalls: unet.calls - before };
+}
+
+/** The plain guided loop over the whole first-pass latent with the shared UNet. */
+export async function plainFirstPass(run: FirstPassRun): Promise<FirstPassResult> {
+  const unet = await run.components.plainUNet();
+  const predict = guidedPredictor(unet, run.scheduler, run.condition, run.options, run.hooks);
+  return countingCalls(unet, () => denoise(run.scheduler, run.latents, predict, run.hooks));
+}
+
+export const direct: GenerationMethod = {
+  name: 'direct',
+  summary: 'the plain diffusers loop at the target size',
+  progressive: false,
+  firstPass: plainFirstPass,
+};

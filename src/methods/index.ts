@@ -1,0 +1,24 @@
+/**
+ * The method table: every generation method the library runs, by name. Adding a method is adding its
+ * file beside this one and a row here (and its name in src/pipeline/options.ts's METHODS).
+ */
+import type { Method } from '../pipeline/options.js';
+import { accdiffusion } from './accdiffusion.js';
+import { attnSf } from './attn-sf.js';
+import { demofusion } from './demofusion.js';
+import { direct } from './direct.js';
+import type { GenerationMethod } from './method.js';
+import { multidiffusion } from './multidiffusion.js';
+import { scalecrafter } from './scalecrafter.js';
+
+export type { GenerationMethod, FirstPassRun, FirstPassResult, StageRun } from './method.js';
+
+/** Every method, keyed by its option value. */
+export const METHOD_TABLE: Readonly<Record<Method, GenerationMethod>> = {
+  accdiffusion,
+  demofusion,
+  multidiffusion,
+  direct,
+  'attn-sf': attnSf,
+  scalecrafter,
+};
