@@ -11,7 +11,7 @@ import { AttentionStore, patchPromptLayers } from '../patch/attention-store.js';
 import { patchPrompts } from '../patch/patch-prompts.js';
 import type { PatchWindows } from '../patch/upscale-stage.js';
 import { mdViews } from '../patch/views.js';
-import type { StageWindows } from '../pipeline/checkpoint.js';
+import type { StageWindows } from '../patch/window-prompts.js';
 import { guidedConditions } from '../pipeline/conditions.js';
 import type { ResolvedOptions } from '../pipeline/options.js';
 import type { TokenMask } from '../pipeline/result.js';

@@ -12,7 +12,7 @@ import type { ResolvedOptions, Method } from '../pipeline/options.js';
 import type { RandomStreams } from '../pipeline/random-streams.js';
 import type { TokenMask } from '../pipeline/result.js';
 import type { GuidedCondition } from '../pipeline/unet-runner.js';
-import type { StageWindows } from '../pipeline/checkpoint.js';
+import type { StageWindows } from '../patch/window-prompts.js';
 import type { StageSize } from '../patch/stages.js';
 import type { PatchWindows } from '../patch/upscale-stage.js';
 import type { DenoiseLoopHooks } from '../sampling/denoise-loop.js';

@@ -21,7 +21,7 @@ export interface PatchBranchArgs {
   /** One condition per view. */
   readonly conditions: readonly GuidedCondition[];
   readonly timestep: number;
-  /** Scheduler input divisor for batch b (√(σ²+1) for Euler, 1 for DDIM; see scheduler-scaling.ts). */
+  /** Scheduler input divisor for batch b (√(σ²+1) for Euler, 1 for DDIM; see reference-compat.ts). */
   readonly inputDivisor: (batch: number) => number;
   readonly guidance: number;
   readonly guidanceRescale: number;

@@ -6,8 +6,15 @@
  * the prompts used are recorded in the report's options, so a run can be repeated from the CLI.
  */
 import { OptionsError } from '../errors.js';
-import type { StageWindows } from '../pipeline/checkpoint.js';
+import type { View } from './views.js';
 import type { RgbImage, TokenMask, Window } from '../pipeline/result.js';
+
+/** The windows and prompts of one AccDiffusion stage (fixed for the whole stage); views in padded latent cells, padding in latent cells. */
+export interface StageWindows {
+  readonly views: readonly View[];
+  readonly padding: number;
+  readonly prompts: readonly string[];
+}
 
 /**
  * Window prompts per upscaling stage: key = the stage number as a string ("2", "3", ...; stage 1 is the

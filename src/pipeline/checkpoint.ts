@@ -11,14 +11,7 @@ import { OptionsError } from '../errors.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import { loadSafetensors, writeSafetensors } from '../weights/safetensors.js';
 import type { GenerationReport, TokenMask } from './result.js';
-import type { View } from '../patch/views.js';
-
-/** The windows and prompts of one AccDiffusion stage (fixed for the whole stage). */
-export interface StageWindows {
-  readonly views: readonly View[];
-  readonly padding: number;
-  readonly prompts: readonly string[];
-}
+import type { StageWindows } from '../patch/window-prompts.js';
 
 export interface CheckpointState {
   readonly version: 1;
@@ -33,6 +26,8 @@ export interface CheckpointState {
   readonly masks: ReadonlyArray<Omit<TokenMask, 'mask'> & { readonly mask: number[] }>;
   readonly reports: GenerationReport['stages'];
 }
+
+export type { StageWindows };
 
 export class CheckpointDir {
   constructor(readonly dir: string, readonly key: string) {}

@@ -1,5 +1,5 @@
 /**
- * `--vae` (src/loading/vae-override.ts, src/pipeline/vae-latents.ts) on tiny-sdxl: a VAE folder whose config
+ * `--vae` (src/loading/vae-override.ts, src/decode/vae-latents.ts) on tiny-sdxl: a VAE folder whose config
  * says the same thing another way (scaling_factor 1 with latents_std = 1/0.13025, mean 0) decodes to the same
  * image, a latents_mean shifts it (the folder's config is read), and the model's VAE as a single file with
  * LDM names or diffusers names gives the same image as the model's own VAE. The latents never change.
