@@ -107,8 +107,8 @@ test('upscale --input-residual: stages no larger than the input start from its e
     const plain = await run([], 'plain');
     const resid = await run(['--input-residual'], 'resid');
     // phase 1 is the same; the stages (all no larger than the 192 px input) differ
-    assert.equal(maxAbsDiff(resid.get('stage_1')! as never, (plain.get('stage_1')!.data as Float32Array)), 0);
-    assert.ok(maxAbsDiff(resid.get('latents')! as never, (plain.get('latents')!.data as Float32Array)) > 1e-3);
+    assert.equal(maxAbsDiff(resid.get('stage_1')!.data as Float32Array, plain.get('stage_1')!.data as Float32Array), 0);
+    assert.ok(maxAbsDiff(resid.get('latents')!.data as Float32Array, plain.get('latents')!.data as Float32Array) > 1e-3);
   } finally {
     remove();
   }

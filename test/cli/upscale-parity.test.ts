@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import { main, type LoadPipelineFn } from '../../src/cli/main.js';
 import { readPngTextEntry } from '../../src/cli/png-text.js';
 import { loadPipeline } from '../../src/pipeline/pipeline.js';
-import type { GenerateContext } from '../../src/pipeline/generate.js';
+import type { RunContext } from '../../src/pipeline/pipeline-api.js';
 import { maxAbsDiff, type Tensor } from '../../src/tensor/tensor.js';
 import { loadSafetensors } from '../../src/weights/safetensors.js';
 import { oracle, oracleF32, oracleJson } from '../helpers/oracle.js';
@@ -37,8 +37,8 @@ interface Call { prompt: string; strength: number; num_inference_steps: number; 
 function recordingLoader(steps: Tensor[]): LoadPipelineFn {
   return async (spec, options) => {
     const p = await loadPipeline(spec, { ...options, threads: 1 });
-    const ctx: Pick<GenerateContext, 'onStepLatents'> = { onStepLatents: (_stage, i, l) => (steps[i] = l) };
-    return { model: p.model, generate: (o, c) => p.generate(o, { ...c, ...ctx } as never), dispose: () => p.dispose() };
+    const ctx: Pick<RunContext, 'onStepLatents'> = { onStepLatents: (_stage, i, l) => (steps[i] = l) };
+    return { model: p.model, generate: (o, c) => p.generate(o, { ...c, ...ctx }), dispose: () => p.dispose() };
   };
 }
 

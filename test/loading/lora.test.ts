@@ -13,7 +13,7 @@ import { unetLayoutOf } from '../../src/loading/ldm-key-map.js';
 import { loadUNet } from '../../src/models/unet-2d-condition.js';
 import { loadCLIPTextModel } from '../../src/models/clip-text-model.js';
 import { loadPipeline } from '../../src/pipeline/pipeline.js';
-import type { GenerateContext } from '../../src/pipeline/generate.js';
+import type { RunContext } from '../../src/pipeline/pipeline-api.js';
 import { maxAbsDiff, tensor, type Tensor } from '../../src/tensor/tensor.js';
 import { OptionsError } from '../../src/errors.js';
 import { oracleF32, oracleJson } from '../helpers/oracle.js';
@@ -81,10 +81,10 @@ for (const m of MODELS) {
           assert.equal(pipe.model.loras?.[0]?.name, `${m.name}.${format}`);
           assert.match(pipe.model.loras?.[0]?.hash ?? '', /^[0-9a-f]{12}$/);
           const steps: Tensor[] = [];
-          const ctx: GenerateContext = { onStepLatents: (_s, i, l) => (steps[i] = l) };
+          const ctx: RunContext = { onStepLatents: (_s, i, l) => (steps[i] = l) };
           const r = await pipe.generate(
             { prompt: call.prompt, negativePrompt: null, width: call.width, height: call.height, steps: call.num_inference_steps, guidance: call.guidance_scale, scheduler: m.scheduler, method: 'direct', initLatents: tensor(init.shape, init.data) },
-            ctx as never,
+            ctx,
           );
           steps.forEach((l, i) => assert.ok(maxAbsDiff(l, oracleF32(rel, `step_latents.${i}`).data) <= 1e-3, `step ${i}`));
           const d = maxAbsDiff(r.stages[0]!.latents, oracleF32(rel, 'output.latent').data);

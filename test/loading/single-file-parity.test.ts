@@ -8,7 +8,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { loadPipeline } from '../../src/pipeline/pipeline.js';
-import type { GenerateContext } from '../../src/pipeline/generate.js';
+import type { RunContext } from '../../src/pipeline/pipeline-api.js';
 import type { LoadOptions } from '../../src/pipeline/pipeline-api.js';
 import { maxAbsDiff, tensor, type Tensor } from '../../src/tensor/tensor.js';
 import { oracleF32, oracleJson } from '../helpers/oracle.js';
@@ -22,10 +22,10 @@ async function run(model: string, load: LoadOptions, rel: string, scheduler: 'dd
   const pipe = await loadPipeline(model, { threads: 1, ...load });
   try {
     const steps: Tensor[] = [];
-    const ctx: GenerateContext = { onStepLatents: (_stage, i, l) => (steps[i] = l) };
+    const ctx: RunContext = { onStepLatents: (_stage, i, l) => (steps[i] = l) };
     const r = await pipe.generate(
       { prompt: call.prompt, negativePrompt: null, width: call.width, height: call.height, steps: call.num_inference_steps, guidance: call.guidance_scale, scheduler, method: 'direct', initLatents: tensor(init.shape, init.data) },
-      ctx as never,
+      ctx,
     );
     return { steps, final: r.stages[0]!.latents };
   } finally {

@@ -15,7 +15,7 @@ import { OptionsError } from '../../src/errors.js';
 import type { Pipeline } from '../../src/pipeline/pipeline-api.js';
 import { loadPipeline } from '../../src/pipeline/pipeline.js';
 import type { GenerateResult } from '../../src/pipeline/result.js';
-import { applyWindowPrompts, type WindowPromptsReview } from '../../src/patch/window-prompts.js';
+import { applyWindowPrompts, type WindowPrompts, type WindowPromptsReview } from '../../src/patch/window-prompts.js';
 import { tinySdxl } from '../helpers/paths.js';
 
 const base = { prompt: 'a red circle and a blue square', width: 512, height: 512, steps: 2, seed: 7 } as const;
@@ -73,7 +73,7 @@ describe('window prompts supplied by the caller', () => {
     assert.deepEqual(ok.get(2)!.prompts, ['x', 'y']);
     // Through the pipeline: checked before any work, or right after the native pass.
     await assert.rejects(pipe.generate({ ...base, method: 'demofusion', windowPrompts: { 2: edited } }), (e: unknown) => e instanceof OptionsError && /need method accdiffusion/.test(e.message));
-    await assert.rejects(pipe.generate({ ...base, windowPrompts: { 2: [1, 2] } as never }), OptionsError);
+    await assert.rejects(pipe.generate({ ...base, windowPrompts: { 2: [1, 2] } as unknown as WindowPrompts }), OptionsError);
     await assert.rejects(pipe.generate({ ...base, steps: 1, windowPrompts: { 2: ['only one'] } }), (e: unknown) => e instanceof OptionsError && /stage 2 has 9 windows, got 1 prompts/.test(e.message));
   });
 });

@@ -7,7 +7,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPipeline } from '../../src/pipeline/pipeline.js';
-import type { GenerateContext } from '../../src/pipeline/generate.js';
+import type { RunContext } from '../../src/pipeline/pipeline-api.js';
 import { maxAbsDiff, tensor, type Tensor } from '../../src/tensor/tensor.js';
 import { TorchGenerator } from '../../src/tensor/torch-generator.js';
 import { oracleF32, oracleJson } from '../helpers/oracle.js';
@@ -41,12 +41,12 @@ for (const c of CASES) {
     const pipe = await loadPipeline(c.model, { threads: 1 });
     try {
       const steps: Tensor[] = [];
-      const ctx: GenerateContext = { onStepLatents: (_stage, i, l) => (steps[i] = l) };
+      const ctx: RunContext = { onStepLatents: (_stage, i, l) => (steps[i] = l) };
       const r = await pipe.generate({
         prompt: call.prompt, negativePrompt: null, width: call.width, height: call.height, steps: call.num_inference_steps,
         guidance: call.guidance_scale, scheduler: c.scheduler, method: 'direct',
         ...(seeded ? { seed: meta.generator_seed } : { initLatents: tensor(init.shape, init.data) }),
-      }, ctx as never);
+      }, ctx);
       assert.equal(steps.length, call.num_inference_steps);
       let worst = 0;
       steps.forEach((l, i) => {
