@@ -7,7 +7,9 @@
 import { OptionsError } from '../errors.js';
 import { MAX_PIXELS_WITHOUT_FORCE } from '../cli/target-size.js';
 import { parseParameters } from '../cli/parameters.js';
-import { resolveOptions, type GenerateOptions, type Method, type SchedulerName } from '../pipeline/options.js';
+import type { GenerateOptions, Method, SchedulerName } from '../options/generate-options.js';
+import { OPTION_TABLE } from '../options/option-table.js';
+import { resolveOptions } from '../options/resolve-options.js';
 import { checkWindowPromptsShape, type WindowPrompts } from '../pipeline/window-prompts.js';
 import { formFields, type FormField } from './form-fields.js';
 import type { ModelEntry } from './models.js';
@@ -58,6 +60,9 @@ function checkField(f: FormField, v: unknown): unknown {
   }
 }
 
+/** Option fields shaped by parseSettings itself; the other option-table fields go to the library as they are. */
+const SHAPED = new Set(['prompt', 'negativePrompt', 'width', 'height', 'method', 'scheduler']);
+
 /** Checks the page's settings and builds the job's GenerateOptions; throws OptionsError. */
 export function parseSettings(body: unknown, models: readonly ModelEntry[]): JobRequest {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) fail('settings must be a JSON object');
@@ -87,7 +92,6 @@ export function parseSettings(body: unknown, models: readonly ModelEntry[]): Job
   if (width * height > MAX_PIXELS_WITHOUT_FORCE) fail(`${width}x${height} is larger than the page allows (${MAX_PIXELS_WITHOUT_FORCE / 1024 / 1024} Mpx); the CLI runs it with --force`);
 
   const windowPrompts: WindowPrompts | undefined = s.windowPrompts === undefined || s.windowPrompts === null ? undefined : checkWindowPromptsShape(s.windowPrompts, 'window prompts');
-  const opt = (k: string) => (v[k] === undefined ? {} : { [k]: v[k] });
   const options: GenerateOptions = {
     prompt: v.prompt as string,
     // An empty negative prompt box means none (diffusers' default), as --no-negative-prompt; a request without
@@ -96,9 +100,7 @@ export function parseSettings(body: unknown, models: readonly ModelEntry[]): Job
     width, height,
     method: (v.method as Method | undefined) ?? 'accdiffusion',
     ...(v.scheduler ? { scheduler: v.scheduler as SchedulerName } : {}),
-    ...opt('seed'), ...opt('steps'), ...opt('guidance'), ...opt('multiGuidance'), ...opt('guidanceRescale'), ...opt('c'), ...opt('stride'),
-    ...opt('viewBatchSize'), ...opt('cosineScale1'), ...opt('cosineScale2'), ...opt('cosineScale3'), ...opt('sigma'),
-    ...opt('patchPrompts'), ...opt('windowInteraction'), ...opt('referenceCompat'),
+    ...Object.fromEntries(fields.filter((f) => f.key in OPTION_TABLE && !SHAPED.has(f.key) && v[f.key] !== undefined).map((f) => [f.key, v[f.key]])),
     ...(windowPrompts ? { windowPrompts } : {}),
     // The page shows every stage's image as it finishes.
     stageImages: true,
