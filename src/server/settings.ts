@@ -8,7 +8,8 @@ import { OptionsError } from '../errors.js';
 import { MAX_PIXELS_WITHOUT_FORCE } from '../cli/target-size.js';
 import { parseParameters } from '../cli/parameters.js';
 import type { GenerateOptions, Method, SchedulerName } from '../options/generate-options.js';
-import { OPTION_TABLE } from '../options/option-table.js';
+import { OPTION_TABLE, tableDefault } from '../options/option-table.js';
+import { DEFAULT_SCALE } from '../cli/generation-flags.js';
 import { resolveOptions } from '../options/resolve-options.js';
 import { checkWindowPromptsShape, type WindowPrompts } from '../pipeline/window-prompts.js';
 import { formFields, type FormField } from './form-fields.js';
@@ -83,7 +84,7 @@ export function parseSettings(body: unknown, models: readonly ModelEntry[]): Job
     height = v.height as number;
     if (width % 8 !== 0 || height % 8 !== 0) fail(`width and height must be multiples of 8, got ${width}x${height}`);
   } else if (s.sizeMode === 'scale' || s.sizeMode === undefined) {
-    const scale = (v.scale as number | undefined) ?? 2;
+    const scale = (v.scale as number | undefined) ?? DEFAULT_SCALE;
     width = height = Math.round(model.nativeSize * scale);
     if (width % 8 !== 0) fail(`scale ${scale} gives ${model.nativeSize * scale} px from the native ${model.nativeSize} px, not a multiple of 8; use width × height`);
   } else {
@@ -98,7 +99,7 @@ export function parseSettings(body: unknown, models: readonly ModelEntry[]): Job
     // the field gets the library's (and the CLI's) default, the reference's negative prompt.
     ...(s.negativePrompt === undefined ? {} : { negativePrompt: typeof v.negativePrompt === 'string' && v.negativePrompt !== '' ? v.negativePrompt : null }),
     width, height,
-    method: (v.method as Method | undefined) ?? 'accdiffusion',
+    method: (v.method as Method | undefined) ?? (tableDefault('method') as Method),
     ...(v.scheduler ? { scheduler: v.scheduler as SchedulerName } : {}),
     ...Object.fromEntries(fields.filter((f) => f.key in OPTION_TABLE && !SHAPED.has(f.key) && v[f.key] !== undefined).map((f) => [f.key, v[f.key]])),
     ...(windowPrompts ? { windowPrompts } : {}),
