@@ -85,6 +85,8 @@ export interface OptionSpec {
   readonly nullable?: true;
   /** Maps what a user typed to a choice (aliases); undefined: unknown. */
   readonly normalize?: (typed: string) => string | undefined;
+  /** Its name in a PNG's "parameters" text (A1111's infotext: its own names where it has the option). */
+  readonly infotext?: string;
   /** undefined: library only. */
   readonly cli?: CliFlag;
   /** undefined: not on the page. */

@@ -8,7 +8,7 @@ import { OptionsError } from '../errors.js';
 import { MAX_PIXELS_WITHOUT_FORCE } from '../cli/target-size.js';
 import { parseParameters } from '../cli/parameters.js';
 import type { GenerateOptions, Method, SchedulerName } from '../options/generate-options.js';
-import { OPTION_TABLE, tableDefault } from '../options/option-table.js';
+import { OPTION_KEYS, OPTION_TABLE, tableDefault } from '../options/option-table.js';
 import { DEFAULT_SCALE } from '../cli/generation-flags.js';
 import { resolveOptions } from '../options/resolve-options.js';
 import { checkWindowPromptsShape, type WindowPrompts } from '../pipeline/window-prompts.js';
@@ -110,11 +110,10 @@ export function parseSettings(body: unknown, models: readonly ModelEntry[]): Job
   return { model, options, review: v.review === true && options.method === 'accdiffusion' && options.patchPrompts !== false, settings: s };
 }
 
-const A1111_KEYS: Readonly<Record<string, string>> = {
-  Steps: 'steps', 'CFG scale': 'guidance', Seed: 'seed', Method: 'method', 'Multi CFG scale': 'multiGuidance', 'Guidance rescale': 'guidanceRescale',
-  c: 'c', Stride: 'stride', 'View batch size': 'viewBatchSize', 'Cosine scale 1': 'cosineScale1', 'Cosine scale 2': 'cosineScale2',
-  'Cosine scale 3': 'cosineScale3', Sigma: 'sigma', 'Patch prompts': 'patchPrompts', 'Window interaction': 'windowInteraction', 'Reference compat': 'referenceCompat',
-};
+/** Option keys by their name in a parameters text (option-table rows' `infotext`). */
+const A1111_KEYS: Readonly<Record<string, string>> = Object.fromEntries(
+  OPTION_KEYS.flatMap((k) => (OPTION_TABLE[k].infotext === undefined ? [] : [[OPTION_TABLE[k].infotext!, k]])),
+);
 
 /**
  * Settings from a PNG's "parameters" text (as the CLI and this server write it; A1111's own keys are read

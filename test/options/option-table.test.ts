@@ -13,6 +13,8 @@ import { OptionsError } from '../../src/errors.js';
 import { OPTION_KEYS, OPTION_TABLE, type OptionKey } from '../../src/options/option-table.js';
 import { resolveOptions } from '../../src/options/resolve-options.js';
 import { formFields } from '../../src/server/form-fields.js';
+import { settingsFromParameters } from '../../src/server/settings.js';
+import { formatParameters } from '../../src/cli/parameters.js';
 import { repoRoot } from '../helpers/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'accd-table-'));
@@ -159,4 +161,14 @@ test('the page\'s fields take label, range, flag, help and default from the tabl
     if (!['width', 'height', 'stride', 'scheduler', 'prompt'].includes(key)) assert.equal(f.default, resolved[key], `${key} default`);
   }
   assert.match(fields.get('c')!.help, /\(default 0\.3\)$/);
+});
+
+test('infotext names: unique, written by formatParameters and read back by the page in table order', () => {
+  const names = OPTION_KEYS.flatMap((k) => (OPTION_TABLE[k].infotext ? [OPTION_TABLE[k].infotext!] : []));
+  assert.equal(new Set(names).size, names.length);
+  const o = { ...resolveOptions({ ...base, c: 0.45, viewBatchSize: 5, patchPrompts: false, seed: 9 }, NATIVE), initLatents: undefined };
+  const text = formatParameters({ options: o, model: 'm' });
+  assert.match(text, /Steps: 50, Sampler: default, CFG scale: 7\.5, Seed: 9, Size: 64x64, Model: m, Method: accdiffusion, Multi CFG scale: 7\.5, Guidance rescale: 0, c: 0\.45, Stride: 4, View batch size: 5, Cosine scale 1: 3, Cosine scale 2: 1, Cosine scale 3: 1, Sigma: 0\.8, Patch prompts: False, Window interaction: True, Reference compat: False$/);
+  const back = settingsFromParameters(text, []);
+  assert.deepEqual([back.c, back.viewBatchSize, back.patchPrompts, back.seed, back.steps], [0.45, 5, false, 9, 50]);
 });
