@@ -17,7 +17,6 @@ export type Unit = 'pixels' | 'latent cells' | 'steps' | 'share of the window' |
 
 /** Units an error message names after the expected range, e.g. "a number in [0, 1] (a share of the window)". */
 export const MESSAGE_UNITS: Readonly<Partial<Record<Unit, string>>> = {
-  pixels: 'pixels',
   'latent cells': 'latent cells',
   'share of the window': 'a share of the window',
 };
