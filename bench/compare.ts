@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { loadPipeline } from '../src/pipeline/pipeline.js';
-import { METHODS } from '../src/pipeline/options.js';
+import { METHODS } from '../src/options/index.js';
 import { defaultModelPath } from '../src/cli/args.js';
 
 const { values } = parseArgs({

@@ -6,7 +6,7 @@
  *   step of a stage also opens its sessions and is counted once, as a fixed cost);
  * - UNet rows per step of every stage at 4096² from the tiny-sdxl run at 4x: the default stride is half the
  *   native latent, so tiny-sdxl at scale s has the same windows and dilated samples as SDXL at scale s
- *   (src/pipeline/options.ts), only smaller;
+ *   (src/options/), only smaller;
  * - stage 1 (the native pass) costs its own per-row time, every later stage the window per-row time (windows
  *   and dilated samples are native-size latents);
  * - decode: the 2048² run's last-stage decode, scaled by pixel area.

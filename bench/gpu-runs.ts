@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadPipeline } from '../src/pipeline/pipeline.js';
 import { DEVICES, type Device } from '../src/engine/providers.js';
-import type { Method } from '../src/pipeline/options.js';
+import type { Method } from '../src/options/index.js';
 import { writeRandomSdxlModel } from './random-model.js';
 
 /** Mean of the steps after the first (the first also opens sessions); the only step when there is one. */

@@ -1,7 +1,8 @@
 /**
- * Checks of single command-line values, each failing with one OptionsError line that names the flag:
- * numbers (parsed here rather than by commander so that the message is ours), choices, and input/output
- * paths (resolved against the working folder and checked before any model is loaded).
+ * Checks of the CLI's own command-line values (the library's options go through src/options/ instead, see
+ * library-values.ts), each failing with one OptionsError line that names the flag: numbers (parsed here
+ * rather than by commander so that the message is ours), choices, and input/output paths (resolved against
+ * the working folder and checked before any model is loaded).
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -21,8 +22,6 @@ export function parseNumber(flag: string, raw: string | undefined, what: 'intege
   return x;
 }
 export const positiveInt = (flag: string, raw: string | undefined) => parseNumber(flag, raw, 'integer', (x) => x > 0, 'a positive integer');
-export const nonNegative = (flag: string, raw: string | undefined) => parseNumber(flag, raw, 'number', (x) => x >= 0, 'a non-negative number');
-export const anyNumber = (flag: string, raw: string | undefined) => parseNumber(flag, raw, 'number', () => true, 'a number');
 
 export function oneOf<T extends string>(flag: string, raw: string | undefined, choices: readonly T[]): T | undefined {
   if (raw === undefined) return undefined;

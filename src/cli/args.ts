@@ -1,34 +1,34 @@
 /**
- * Command-line parsing of the `accdiffusion` tool (issues 4 and 5): the raw values of the flag table
- * (flags.ts) turned into typed `generate` and `info` commands. Every value is validated here so that
- * a bad argument ends in one OptionsError line before any model is loaded. Defaults follow the
- * reference CLI (accdiffusion_sdxl.py) through src/pipeline/options.ts.
+ * Command-line parsing of the `accdiffusion` tool (issues 4 and 5): the raw values of the flags (flags.ts)
+ * turned into typed `generate`, `upscale` and `info` commands. The library's options are converted and
+ * checked through the option table (library-values.ts, src/options/); the CLI's own flags (size, files,
+ * device) here. A bad argument ends in one OptionsError line before any model is loaded.
  */
 import { CommanderError, type Command } from 'commander';
 import { basename } from 'node:path';
 import { OptionsError } from '../errors.js';
-import { METHODS, type GenerateOptions, type Method } from '../pipeline/options.js';
-import { parseSchedulerName, schedulerHelp } from '../schedulers/names.js';
-import { toSeed, type Seed } from '../tensor/seed.js';
+import type { GenerateOptions, Method } from '../options/generate-options.js';
+import { checkMultiple } from '../options/check-option.js';
+import { OPTION_TABLE, tableDefault } from '../options/option-table.js';
+import { schedulerHelp } from '../schedulers/names.js';
+import type { Seed } from '../tensor/seed.js';
 import type { Device } from '../engine/providers.js';
-import { anyNumber, fail, inputFile, nonNegative, oneOf, outputDir, outputFile, parseNumber, positiveInt } from './arg-values.js';
-import { buildProgram, CLI_DEVICES, DEFAULT_SCALE, DEFAULT_SEED, type RawGenerateOptions, type RawInfoOptions } from './flags.js';
+import { fail, inputFile, oneOf, outputDir, outputFile, parseNumber, positiveInt } from './arg-values.js';
+import { buildProgram, CLI_DEVICES, DEFAULT_SCALE, type RawGenerateOptions, type RawInfoOptions } from './flags.js';
+import { cliNumber, GENERATE_OPTION_KEYS, libraryValues } from './library-values.js';
 import { defaultModelPath } from './package-info.js';
 import { modelFileFlags, type ModelFileFlags } from './model-file-flags.js';
 import type { TargetSize } from './target-size.js';
-import { readWindowPromptsFile } from './window-prompts-file.js';
 
 export { CLI_DEVICES, DEFAULT_SCALE, DEFAULT_SEED } from './flags.js';
 export { defaultModelPath, packageRoot, packageVersion } from './package-info.js';
 export { estimateRun, MAX_PIXELS_WITHOUT_FORCE, resolveTargetSize, type RunEstimate, type TargetSize } from './target-size.js';
 
-/** The generation settings the CLI passes through unchanged (their documentation is in GenerateOptions). */
-type PassedThrough =
-  | 'prompt' | 'steps' | 'guidance' | 'multiGuidance' | 'guidanceRescale' | 'scheduler' | 'c' | 'stride' | 'viewBatchSize'
-  | 'cosineScale1' | 'cosineScale2' | 'cosineScale3' | 'sigma' | 'patchPrompts' | 'windowInteraction'
-  | 'promptWeighting' | 'maxPromptChunks' | 'windowPrompts';
+/** GenerateOptions the command holds otherwise (as a size, a path, or typed as the CLI has them) or not at all. */
+type NotPassedThrough = 'negativePrompt' | 'width' | 'height' | 'method' | 'seed' | 'referenceCompat' | 'stageImages' | 'initLatents' | 'image' | 'strength' | 'inputResidual';
 
-export interface GenerateCommand extends Pick<GenerateOptions, PassedThrough> {
+/** `generate`: the library's options as the CLI passes them through (documented in GenerateOptions), and the CLI's own. */
+export interface GenerateCommand extends Omit<GenerateOptions, NotPassedThrough> {
   readonly command: 'generate';
   /** Model folder, Hugging Face repo id or single-file .safetensors checkpoint, as given (default: the bundled model folder). */
   readonly model: string;
@@ -91,6 +91,44 @@ export interface ParseIo {
   readonly cwd?: string;
 }
 
+/** --width/--height or --scale (default: DEFAULT_SCALE); upscale takes any integer size (it resizes at the end). */
+function targetSize(str: (k: string) => string | undefined, upscale: boolean): TargetSize {
+  const width = str('width') === undefined ? undefined : cliNumber('width', str('width')!);
+  const height = str('height') === undefined ? undefined : cliNumber('height', str('height')!);
+  const scale = parseNumber('--scale', str('scale'), 'number', (x) => x > 0, 'a positive number');
+  if (scale !== undefined) {
+    if (width !== undefined || height !== undefined) fail('give either --scale or --width/--height, not both');
+    return { kind: 'scale', scale };
+  }
+  if (width === undefined && height === undefined) return { kind: 'scale', scale: DEFAULT_SCALE };
+  if (width === undefined || height === undefined) fail('give both --width and --height (or --scale)');
+  if (!upscale) {
+    for (const key of ['width', 'height'] as const) checkMultiple(OPTION_TABLE[key], key === 'width' ? width : height, { name: `--${key}`, audience: 'cli' });
+  }
+  return { kind: 'pixels', width, height };
+}
+
+/** The files a run writes: each checked (folder exists, not overwritten without --force) and none named twice. */
+function outputPaths(str: (k: string) => string | undefined, seed: Seed, cwd: string, force: boolean) {
+  const outRaw = str('out') ?? `accdiffusion-${seed}.png`;
+  if (!/\.png$/i.test(outRaw)) fail(`--out: ${basename(outRaw)} must end in .png`);
+  const out = outputFile('--out', outRaw, cwd, force);
+  const reportRaw = str('report');
+  const saveLatentsRaw = str('saveLatents');
+  const report = reportRaw === undefined ? undefined : outputFile('--report', reportRaw, cwd, force);
+  const saveLatents = saveLatentsRaw === undefined ? undefined : outputFile('--save-latents', saveLatentsRaw, cwd, force);
+  const files = [out];
+  for (const f of [report, saveLatents]) {
+    if (f !== undefined && files.includes(f)) fail(`${f} is named as two different outputs`);
+    if (f !== undefined) files.push(f);
+  }
+  const stagesRaw = str('saveStages');
+  return { out, report, saveLatents, saveStages: stagesRaw === undefined ? undefined : outputDir('--save-stages', stagesRaw, cwd) };
+}
+
+/** The library's options of `generate` as the command holds them (converted and checked by library-values.ts). */
+type CommandOptions = Omit<GenerateOptions, NotPassedThrough | 'prompt'> & Pick<GenerateCommand, 'negativePrompt' | 'method' | 'seed' | 'referenceCompat'>;
+
 function toGenerate(o: RawGenerateOptions, cmd: Command, cwd: string, upscale = false): GenerateCommand {
   const str = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
   const force = o.force === true;
@@ -98,93 +136,26 @@ function toGenerate(o: RawGenerateOptions, cmd: Command, cwd: string, upscale = 
   const prompt = str('prompt') ?? '';
   // upscale may go without a prompt, except with accdiffusion (checked in toUpscale)
   if (prompt.trim() === '' && !upscale) fail('--prompt must not be empty');
-
-  const width = positiveInt('--width', str('width'));
-  const height = positiveInt('--height', str('height'));
-  const scale = parseNumber('--scale', str('scale'), 'number', (x) => x > 0, 'a positive number');
-  let size: TargetSize;
-  if (scale !== undefined) {
-    if (width !== undefined || height !== undefined) fail('give either --scale or --width/--height, not both');
-    size = { kind: 'scale', scale };
-  } else if (width !== undefined || height !== undefined) {
-    if (width === undefined || height === undefined) fail('give both --width and --height (or --scale)');
-    // upscale runs at the nearest multiples of 8 and resizes the result to exactly this size
-    for (const [flag, v] of [['--width', width], ['--height', height]] as const) {
-      if (v % 8 !== 0 && !upscale) fail(`${flag} ${v} is not a multiple of 8`);
-    }
-    size = { kind: 'pixels', width, height };
-  } else {
-    size = { kind: 'scale', scale: DEFAULT_SCALE };
-  }
-
-  const seedRaw = str('seed');
-  const seed = seedRaw === undefined ? DEFAULT_SEED : toSeed(seedRaw) ?? fail(`--seed must be a non-negative integer up to 2^64 - 1 (18446744073709551615), got "${seedRaw}"`);
-  const guidanceRescale = parseNumber('--guidance-rescale', str('guidanceRescale'), 'number', (x) => x >= 0 && x <= 1, 'a number in [0, 1]');
-  const sigma = parseNumber('--sigma', str('sigma'), 'number', (x) => x > 0, 'a positive number');
-
-  const neg = o.negativePrompt;
-  const negativePrompt = neg === false ? null : typeof neg === 'string' ? neg : undefined;
-  // commander gives negatable flags a default of true; only an explicit --no-... counts.
-  const fromCli = (k: string) => cmd.getOptionValueSource(k) === 'cli';
+  const size = targetSize(str, upscale);
+  const options = libraryValues(o, GENERATE_OPTION_KEYS, cmd, cwd) as CommandOptions;
 
   const quiet = o.quiet === true;
   const json = o.json === true;
   if (quiet && json) fail('give either --quiet or --json, not both');
-
   const resume = o.resume === true;
   const stateDirRaw = str('stateDir');
   if (resume && stateDirRaw === undefined) fail('--resume needs --state-dir');
-
-  const outRaw = str('out') ?? `accdiffusion-${seed}.png`;
-  if (!/\.png$/i.test(outRaw)) fail(`--out: ${basename(outRaw)} must end in .png`);
-  const reportRaw = str('report');
-  const saveLatentsRaw = str('saveLatents');
   const initRaw = str('initLatents');
-  const stagesRaw = str('saveStages');
-  const windowPromptsRaw = str('windowPrompts');
-
-  const out = outputFile('--out', outRaw, cwd, force);
-  const files = [out];
-  const report = reportRaw === undefined ? undefined : outputFile('--report', reportRaw, cwd, force);
-  const saveLatents = saveLatentsRaw === undefined ? undefined : outputFile('--save-latents', saveLatentsRaw, cwd, force);
-  for (const f of [report, saveLatents]) {
-    if (f !== undefined && files.includes(f)) fail(`${f} is named as two different outputs`);
-    if (f !== undefined) files.push(f);
-  }
 
   return {
     command: 'generate',
     model: str('model') ?? defaultModelPath(),
     modelFiles: modelFileFlags(o, cwd),
     prompt,
-    negativePrompt,
     size,
-    method: oneOf('--method', str('method'), METHODS) ?? 'accdiffusion',
-    steps: positiveInt('--steps', str('steps')),
-    guidance: anyNumber('--guidance', str('guidance')),
-    multiGuidance: anyNumber('--multi-guidance', str('multiGuidance')),
-    guidanceRescale,
-    scheduler: str('scheduler') === undefined ? undefined : parseSchedulerName(str('scheduler')!),
-    seed,
-    // a share of the window: above 1 no word could ever qualify
-    c: parseNumber('--c', str('c'), 'number', (x) => x >= 0 && x <= 1, 'a number in [0, 1] (a share of the window)'),
-    stride: positiveInt('--stride', str('stride')),
-    viewBatchSize: positiveInt('--view-batch-size', str('viewBatchSize')),
-    cosineScale1: nonNegative('--cosine-scale-1', str('cosineScale1')),
-    cosineScale2: nonNegative('--cosine-scale-2', str('cosineScale2')),
-    cosineScale3: nonNegative('--cosine-scale-3', str('cosineScale3')),
-    sigma,
-    patchPrompts: fromCli('patchPrompts') ? o.patchPrompts === true : undefined,
-    windowInteraction: fromCli('windowInteraction') ? o.windowInteraction === true : undefined,
-    promptWeighting: fromCli('promptWeighting') ? o.promptWeighting === true : undefined,
-    maxPromptChunks: positiveInt('--max-prompt-chunks', str('maxPromptChunks')),
-    referenceCompat: o.referenceCompat === true,
-    windowPrompts: windowPromptsRaw === undefined ? undefined : readWindowPromptsFile('--window-prompts', inputFile('--window-prompts', windowPromptsRaw, cwd)),
+    ...options,
     initLatents: initRaw === undefined ? undefined : inputFile('--init-latents', initRaw, cwd),
-    saveLatents,
-    saveStages: stagesRaw === undefined ? undefined : outputDir('--save-stages', stagesRaw, cwd),
-    report,
-    out,
+    ...outputPaths(str, options.seed, cwd, force),
     force,
     device: oneOf('--device', str('device'), CLI_DEVICES) ?? 'cpu',
     threads: positiveInt('--threads', str('threads')),
@@ -199,15 +170,14 @@ function toGenerate(o: RawGenerateOptions, cmd: Command, cwd: string, upscale = 
 function toUpscale(o: RawGenerateOptions, cmd: Command, cwd: string): UpscaleCommand {
   const str = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
   const image = inputFile('--image', str('image') ?? '', cwd);
-  const strength = parseNumber('--strength', str('strength'), 'number', (x) => x >= 0 && x <= 1, 'a number in [0, 1]');
-  const method = oneOf('--method', str('method'), METHODS) ?? 'accdiffusion';
-  if (method === 'accdiffusion' && (str('prompt') ?? '').trim() === '') {
+  const { strength, inputResidual, method } = libraryValues(o, ['strength', 'inputResidual', 'method'], cmd, cwd) as Pick<UpscaleCommand, 'strength' | 'inputResidual' | 'method'>;
+  if ((method ?? tableDefault('method')) === 'accdiffusion' && (str('prompt') ?? '').trim() === '') {
     fail('upscale with accdiffusion needs --prompt (its window prompts are made of the prompt\'s words); or use --method demofusion');
   }
   if (str('initLatents') !== undefined) fail('--init-latents does not apply to upscale (the input image is the start)');
   const out = str('out') ?? `${basename(image).replace(/\.[^.]*$/, '')}-upscaled.png`;
   const g = toGenerate({ ...o, out }, cmd, cwd, true);
-  return { ...g, command: 'upscale', image, inputResidual: o.inputResidual === true, ...(strength !== undefined ? { strength } : {}) };
+  return { ...g, command: 'upscale', image, inputResidual, ...(strength !== undefined ? { strength } : {}) };
 }
 
 function toInfo(opts: RawInfoOptions, cwd: string): InfoCommand {

@@ -7,12 +7,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { AbortedError, AccDiffusionError, OptionsError } from '../errors.js';
-import type { GenerateOptions } from '../pipeline/options.js';
+import type { GenerateOptions } from '../options/generate-options.js';
 import type { LoadOptions, Pipeline, RunContext } from '../pipeline/pipeline-api.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { readSafetensorsHeader, readTensor } from '../weights/safetensors.js';
 import { packageVersion, parseArgs, resolveTargetSize, type GenerateCommand, type InfoCommand, type UpscaleCommand } from './args.js';
 import { describeModel, formatModelInfo } from './info.js';
+import { passedOptions } from './library-values.js';
 import { resolveModelSpec } from './model-spec.js';
 import { describeCheckpoint } from '../loading/checkpoint-info.js';
 import { isCheckpointFile } from '../loading/model-path.js';
@@ -106,33 +107,13 @@ export async function runGenerate(cmd: GenerateCommand | UpscaleCommand, io: Req
     const upSize = input ? upscaleSize(cmd.size, input.image, pipeline.model.nativeSize, cmd.force) : undefined;
     const { width, height } = upSize ? { width: upSize.runWidth, height: upSize.runHeight } : resolveTargetSize(cmd.size, pipeline.model.nativeSize, cmd.force);
     const options: GenerateOptions = {
+      ...passedOptions(cmd), // every option the command has a flag for, as library-values.ts converted it
       stageImages: cmd.saveStages !== undefined,
       prompt: cmd.prompt,
-      negativePrompt: cmd.negativePrompt,
       width,
       height,
-      method: cmd.method,
-      steps: cmd.steps,
-      guidance: cmd.guidance,
-      multiGuidance: cmd.multiGuidance,
-      guidanceRescale: cmd.guidanceRescale,
-      seed: cmd.seed,
-      scheduler: cmd.scheduler,
-      c: cmd.c,
-      stride: cmd.stride,
-      viewBatchSize: cmd.viewBatchSize,
-      cosineScale1: cmd.cosineScale1,
-      cosineScale2: cmd.cosineScale2,
-      cosineScale3: cmd.cosineScale3,
-      sigma: cmd.sigma,
-      patchPrompts: cmd.patchPrompts,
-      windowInteraction: cmd.windowInteraction,
-      promptWeighting: cmd.promptWeighting,
-      maxPromptChunks: cmd.maxPromptChunks,
-      referenceCompat: cmd.referenceCompat,
-      windowPrompts: cmd.windowPrompts,
       initLatents,
-      ...(input && cmd.command === 'upscale' ? { image: input.image, inputResidual: cmd.inputResidual, ...(cmd.strength !== undefined ? { strength: cmd.strength } : {}) } : {}),
+      ...(input ? { image: input.image } : {}),
     };
     const context: CliRunContext = { onProgress: renderer.onProgress, signal, stateDir: cmd.stateDir, resume: cmd.resume };
     const generated = await pipeline.generate(options, context);

@@ -2,9 +2,11 @@
  * The "parameters" text that AUTOMATIC1111's webui (modules/processing.py create_infotext, and
  * modules/infotext_utils.py parse_generation_parameters) stores in its PNGs and that ComfyUI and
  * image browsers read: the prompt, a "Negative prompt:" line, then "Key: value, ..." pairs. The keys
- * A1111 knows come first under its names; AccDiffusion's own parameters follow.
+ * A1111 knows come first under its names; AccDiffusion's own parameters follow. Each option's name is its
+ * option-table row's `infotext` (src/options/option-table.ts).
  */
-import type { ResolvedOptions } from '../pipeline/options.js';
+import type { ResolvedOptions } from '../options/generate-options.js';
+import { OPTION_KEYS, OPTION_TABLE, type OptionKey } from '../options/option-table.js';
 import { findSchedulerName, SCHEDULER_CHOICES } from '../schedulers/names.js';
 
 /** Options as a report holds them. */
@@ -27,6 +29,9 @@ export function samplerName(scheduler: string | undefined, modelSchedulerClass?:
 
 const yesNo = (b: boolean) => (b ? 'True' : 'False');
 
+/** Options whose pairs come first, in A1111's order, between its own keys (Sampler, Size, Model). */
+const A1111_FIRST: readonly OptionKey[] = ['steps', 'guidance', 'seed', 'method'];
+
 export interface ParametersInput {
   readonly options: ReportedOptions;
   /** Model name (the folder's base name or repo id). */
@@ -42,28 +47,25 @@ export interface ParametersInput {
 /** The parameters text for a generation. */
 export function formatParameters(p: ParametersInput): string {
   const o = p.options;
+  const name = (key: OptionKey): string => OPTION_TABLE[key].infotext!;
   const pairs: Array<[string, string | number]> = [
-    ['Steps', o.steps],
+    [name('steps'), o.steps],
     ['Sampler', samplerName(o.scheduler, p.modelSchedulerClass)],
-    ['CFG scale', o.guidance],
-    ['Seed', String(o.seed)],
+    [name('guidance'), o.guidance],
+    [name('seed'), String(o.seed)],
     ['Size', `${o.width}x${o.height}`],
     ['Model', p.model],
     ...(p.loras?.length ? [['Lora hashes', p.loras.map((l) => `${l.name}: ${l.hash}`).join(', ')] as [string, string]] : []),
-    ['Method', o.method],
-    ['Multi CFG scale', o.multiGuidance],
-    ['Guidance rescale', o.guidanceRescale],
-    ['c', o.c],
-    ['Stride', o.stride],
-    ['View batch size', o.viewBatchSize],
-    ['Cosine scale 1', o.cosineScale1],
-    ['Cosine scale 2', o.cosineScale2],
-    ['Cosine scale 3', o.cosineScale3],
-    ['Sigma', o.sigma],
-    ['Patch prompts', yesNo(o.patchPrompts)],
-    ['Window interaction', yesNo(o.windowInteraction)],
-    ['Reference compat', yesNo(o.referenceCompat)],
+    [name('method'), o.method],
   ];
+  // AccDiffusion's own parameters follow A1111's, in the option table's order
+  const values = o as unknown as Readonly<Record<OptionKey, unknown>>;
+  for (const key of OPTION_KEYS) {
+    const infotext = OPTION_TABLE[key].infotext;
+    const v = values[key];
+    if (infotext === undefined || A1111_FIRST.includes(key)) continue;
+    pairs.push([infotext, typeof v === 'boolean' ? yesNo(v) : (v as number)]);
+  }
   // A1111 writes "Emphasis" only when it is not its default ("Original"); "None" reads brackets literally.
   if (o.promptWeighting === false) pairs.push(['Emphasis', 'None']);
   if (o.windowPrompts) pairs.push(['Window prompts', JSON.stringify(o.windowPrompts)]);

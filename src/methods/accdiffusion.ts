@@ -13,7 +13,7 @@ import type { PatchWindows } from '../patch/upscale-stage.js';
 import { mdViews } from '../patch/views.js';
 import type { StageWindows } from '../patch/window-prompts.js';
 import { guidedConditions } from '../pipeline/conditions.js';
-import type { ResolvedOptions } from '../pipeline/options.js';
+import type { ResolvedOptions } from '../options/index.js';
 import type { TokenMask } from '../pipeline/result.js';
 import { promptWords } from '../prompts/prompt-words.js';
 import { img2imgTimesteps } from '../sampling/img2img-start.js';

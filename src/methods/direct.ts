@@ -3,7 +3,7 @@
  * other method is measured against. Also the predictor of DemoFusion's and AccDiffusion's native pass.
  */
 import type { AttentionStore } from '../patch/attention-store.js';
-import type { ResolvedOptions } from '../pipeline/options.js';
+import type { ResolvedOptions } from '../options/index.js';
 import type { GuidedCondition, UNetRunner } from '../pipeline/unet-runner.js';
 import { denoise, type DenoiseLoopHooks, type NoisePredictor } from '../sampling/denoise-loop.js';
 import type { Scheduler } from '../schedulers/scheduler.js';

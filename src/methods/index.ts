@@ -1,8 +1,8 @@
 /**
  * The method table: every generation method the library runs, by name. Adding a method is adding its
- * file beside this one and a row here (and its name in src/pipeline/options.ts's METHODS).
+ * file beside this one and a row here (and its name in src/options/generate-options.ts's METHODS).
  */
-import type { Method } from '../pipeline/options.js';
+import type { Method } from '../options/index.js';
 import { accdiffusion } from './accdiffusion.js';
 import { attnSf } from './attn-sf.js';
 import { demofusion } from './demofusion.js';

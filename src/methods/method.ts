@@ -8,7 +8,7 @@
  */
 import type { Components } from '../pipeline/components.js';
 import type { ConditionContext } from '../pipeline/conditions.js';
-import type { ResolvedOptions, Method } from '../pipeline/options.js';
+import type { ResolvedOptions, Method } from '../options/index.js';
 import type { RandomStreams } from '../pipeline/random-streams.js';
 import type { TokenMask } from '../pipeline/result.js';
 import type { GuidedCondition } from '../pipeline/unet-runner.js';

@@ -61,7 +61,7 @@ export interface PatchPromptsOptions {
    * (prompts/prompt-words.ts). The piece's map is the mean of its columns. No 75-piece cut applies then.
    */
   readonly pieceColumns?: readonly (readonly number[])[];
-  /** Ratio threshold (reference default 0.3). */
+  /** Ratio threshold, a share of the window in [0, 1] (checked by resolveOptions; reference default 0.3). */
   readonly c: number;
   /** md views per stage (from views.ts `mdViews`). */
   readonly stages: readonly { readonly scale: number; readonly plan: MdViewPlan }[];
@@ -136,7 +136,6 @@ export function patchPrompts(opts: PatchPromptsOptions): PatchPromptsResult {
     throw new OptionsError(`patchPrompts: attention has ${opts.attention.length} values, not a multiple of ${h1}x${w1}`);
   }
   const keys = opts.attention.length / q;
-  if (Number.isNaN(opts.c)) throw new OptionsError('patchPrompts: c must be a number, got NaN');
   const compat = opts.referenceCompat === true;
   // B5: the reference indexes past the 77 keys for prompts over 75 pieces; keep what fits before EOS.
   const cols = opts.pieceColumns;

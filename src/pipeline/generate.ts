@@ -15,7 +15,7 @@ import type { Components } from './components.js';
 import type { ProgressCallback } from './events.js';
 import { runFirstPass } from './first-pass.js';
 import { GenerationRun, now } from './generation-run.js';
-import { resolveOptions, type GenerateOptions } from './options.js';
+import { resolveOptions, type GenerateOptions } from '../options/index.js';
 import type { RandomStreams } from './random-streams.js';
 import type { GenerateResult, GenerationReport, StageResult } from './result.js';
 import { runUpscaleStages } from './upscale-stages.js';

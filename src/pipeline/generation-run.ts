@@ -18,7 +18,7 @@ import { CheckpointDir, type CheckpointState, type StageWindows } from './checkp
 import type { Components } from './components.js';
 import { guidedConditions, type ConditionContext } from './conditions.js';
 import type { GenerateContext } from './generate.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedOptions } from '../options/index.js';
 import { seededStreams, type RandomStreams } from './random-streams.js';
 import type { GenerateResult, GenerationReport, RgbImage, StageResult, TokenMask } from './result.js';
 import type { GuidedCondition } from './unet-runner.js';

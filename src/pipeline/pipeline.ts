@@ -4,7 +4,7 @@
 import { OptionsError } from '../errors.js';
 import { Components } from './components.js';
 import { generate } from './generate.js';
-import type { GenerateOptions } from './options.js';
+import type { GenerateOptions } from '../options/index.js';
 import type { LoadOptions, Pipeline, PipelineModelInfo, RunContext, RunHooks } from './pipeline-api.js';
 import type { GenerateResult } from './result.js';
 

@@ -3,7 +3,7 @@
  * per-window prompts of AccDiffusion, and a report of parameters, timings and counts.
  */
 import type { Tensor } from '../tensor/tensor.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedOptions } from '../options/index.js';
 
 /** An 8-bit RGB image, row-major, 3 bytes per pixel. */
 export interface RgbImage {

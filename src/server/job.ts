@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { ProgressEvent } from '../pipeline/events.js';
 import type { WindowPrompts } from '../patch/window-prompts.js';
 import type { JobRequest } from './settings.js';
+import { tableDefault } from '../options/option-table.js';
 
 export type JobState = 'queued' | 'loading' | 'running' | 'review' | 'writing' | 'done' | 'failed' | 'cancelled';
 
@@ -115,7 +116,7 @@ export class Job {
 
   constructor(readonly request: JobRequest) {
     const o = request.options;
-    this.weights = stageWeights(o.method ?? 'accdiffusion', o.width, o.height, request.model.nativeSize);
+    this.weights = stageWeights(o.method ?? String(tableDefault('method')), o.width, o.height, request.model.nativeSize);
   }
 
   /** Starts or stops the work clock (stopped while loading and while waiting for the user). */

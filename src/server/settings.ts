@@ -7,7 +7,10 @@
 import { OptionsError } from '../errors.js';
 import { MAX_PIXELS_WITHOUT_FORCE } from '../cli/target-size.js';
 import { parseParameters } from '../cli/parameters.js';
-import { resolveOptions, type GenerateOptions, type Method, type SchedulerName } from '../pipeline/options.js';
+import type { GenerateOptions, Method, SchedulerName } from '../options/generate-options.js';
+import { OPTION_KEYS, OPTION_TABLE, tableDefault } from '../options/option-table.js';
+import { DEFAULT_SCALE } from '../cli/generation-flags.js';
+import { resolveOptions } from '../options/resolve-options.js';
 import { checkWindowPromptsShape, type WindowPrompts } from '../patch/window-prompts.js';
 import { formFields, type FormField } from './form-fields.js';
 import type { ModelEntry } from './models.js';
@@ -58,6 +61,9 @@ function checkField(f: FormField, v: unknown): unknown {
   }
 }
 
+/** Option fields shaped by parseSettings itself; the other option-table fields go to the library as they are. */
+const SHAPED = new Set(['prompt', 'negativePrompt', 'width', 'height', 'method', 'scheduler']);
+
 /** Checks the page's settings and builds the job's GenerateOptions; throws OptionsError. */
 export function parseSettings(body: unknown, models: readonly ModelEntry[]): JobRequest {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) fail('settings must be a JSON object');
@@ -78,7 +84,7 @@ export function parseSettings(body: unknown, models: readonly ModelEntry[]): Job
     height = v.height as number;
     if (width % 8 !== 0 || height % 8 !== 0) fail(`width and height must be multiples of 8, got ${width}x${height}`);
   } else if (s.sizeMode === 'scale' || s.sizeMode === undefined) {
-    const scale = (v.scale as number | undefined) ?? 2;
+    const scale = (v.scale as number | undefined) ?? DEFAULT_SCALE;
     width = height = Math.round(model.nativeSize * scale);
     if (width % 8 !== 0) fail(`scale ${scale} gives ${model.nativeSize * scale} px from the native ${model.nativeSize} px, not a multiple of 8; use width × height`);
   } else {
@@ -87,18 +93,15 @@ export function parseSettings(body: unknown, models: readonly ModelEntry[]): Job
   if (width * height > MAX_PIXELS_WITHOUT_FORCE) fail(`${width}x${height} is larger than the page allows (${MAX_PIXELS_WITHOUT_FORCE / 1024 / 1024} Mpx); the CLI runs it with --force`);
 
   const windowPrompts: WindowPrompts | undefined = s.windowPrompts === undefined || s.windowPrompts === null ? undefined : checkWindowPromptsShape(s.windowPrompts, 'window prompts');
-  const opt = (k: string) => (v[k] === undefined ? {} : { [k]: v[k] });
   const options: GenerateOptions = {
     prompt: v.prompt as string,
     // An empty negative prompt box means none (diffusers' default), as --no-negative-prompt; a request without
     // the field gets the library's (and the CLI's) default, the reference's negative prompt.
     ...(s.negativePrompt === undefined ? {} : { negativePrompt: typeof v.negativePrompt === 'string' && v.negativePrompt !== '' ? v.negativePrompt : null }),
     width, height,
-    method: (v.method as Method | undefined) ?? 'accdiffusion',
+    method: (v.method as Method | undefined) ?? (tableDefault('method') as Method),
     ...(v.scheduler ? { scheduler: v.scheduler as SchedulerName } : {}),
-    ...opt('seed'), ...opt('steps'), ...opt('guidance'), ...opt('multiGuidance'), ...opt('guidanceRescale'), ...opt('c'), ...opt('stride'),
-    ...opt('viewBatchSize'), ...opt('cosineScale1'), ...opt('cosineScale2'), ...opt('cosineScale3'), ...opt('sigma'),
-    ...opt('patchPrompts'), ...opt('windowInteraction'), ...opt('referenceCompat'),
+    ...Object.fromEntries(fields.filter((f) => f.key in OPTION_TABLE && !SHAPED.has(f.key) && v[f.key] !== undefined).map((f) => [f.key, v[f.key]])),
     ...(windowPrompts ? { windowPrompts } : {}),
     // The page shows every stage's image as it finishes.
     stageImages: true,
@@ -107,11 +110,10 @@ export function parseSettings(body: unknown, models: readonly ModelEntry[]): Job
   return { model, options, review: v.review === true && options.method === 'accdiffusion' && options.patchPrompts !== false, settings: s };
 }
 
-const A1111_KEYS: Readonly<Record<string, string>> = {
-  Steps: 'steps', 'CFG scale': 'guidance', Seed: 'seed', Method: 'method', 'Multi CFG scale': 'multiGuidance', 'Guidance rescale': 'guidanceRescale',
-  c: 'c', Stride: 'stride', 'View batch size': 'viewBatchSize', 'Cosine scale 1': 'cosineScale1', 'Cosine scale 2': 'cosineScale2',
-  'Cosine scale 3': 'cosineScale3', Sigma: 'sigma', 'Patch prompts': 'patchPrompts', 'Window interaction': 'windowInteraction', 'Reference compat': 'referenceCompat',
-};
+/** Option keys by their name in a parameters text (option-table rows' `infotext`). */
+const A1111_KEYS: Readonly<Record<string, string>> = Object.fromEntries(
+  OPTION_KEYS.flatMap((k) => (OPTION_TABLE[k].infotext === undefined ? [] : [[OPTION_TABLE[k].infotext!, k]])),
+);
 
 /**
  * Settings from a PNG's "parameters" text (as the CLI and this server write it; A1111's own keys are read

@@ -19,7 +19,7 @@ import sharp from 'sharp';
 import { maskFileName } from '../../src/cli/outputs.js';
 import { parseParameters } from '../../src/cli/parameters.js';
 import { readPngTextEntry } from '../../src/cli/png-text.js';
-import { REFERENCE_NEGATIVE_PROMPT, type Method } from '../../src/pipeline/options.js';
+import { REFERENCE_NEGATIVE_PROMPT, type Method } from '../../src/options/index.js';
 import type { GenerationReport } from '../../src/pipeline/result.js';
 import { promptWords } from '../../src/prompts/prompt-words.js';
 import { CLIPTokenizer } from '../../src/tokenizers/clip-tokenizer.js';

@@ -2,7 +2,7 @@
  * A hand-made GenerateResult and a fake Pipeline for the CLI tests, so the CLI's parts are tested
  * without running any model: two stages (native 64×48, then 128×96), two token masks, patch windows.
  */
-import { resolveOptions, type GenerateOptions } from '../../src/pipeline/options.js';
+import { resolveOptions, type GenerateOptions } from '../../src/options/index.js';
 import type { LoadOptions, Pipeline, RunContext } from '../../src/pipeline/pipeline-api.js';
 import type { GenerateResult, RgbImage, StageResult, TokenMask, Window } from '../../src/pipeline/result.js';
 import { AbortedError } from '../../src/errors.js';

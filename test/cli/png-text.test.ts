@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { crc32, insertPngText, readPngText, readPngTextEntry, textChunk } from '../../src/cli/png-text.js';
 import { formatParameters, parseParameters, samplerName } from '../../src/cli/parameters.js';
 import { encodePng } from '../../src/cli/outputs.js';
-import { resolveOptions } from '../../src/pipeline/options.js';
+import { resolveOptions } from '../../src/options/index.js';
 import { patternImage } from './fake-result.js';
 
 test('crc32 matches the standard check value and a PNG IEND chunk', () => {

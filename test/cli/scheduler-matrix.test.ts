@@ -18,7 +18,7 @@ import { parseParameters } from '../../src/cli/parameters.js';
 import { readPngTextEntry } from '../../src/cli/png-text.js';
 import { loadPipeline } from '../../src/pipeline/pipeline.js';
 import type { Pipeline } from '../../src/pipeline/pipeline-api.js';
-import { METHODS } from '../../src/pipeline/options.js';
+import { METHODS } from '../../src/options/index.js';
 import { SCHEDULER_CHOICES, SCHEDULER_NAMES } from '../../src/schedulers/names.js';
 import { maxAbsDiff } from '../../src/tensor/tensor.js';
 import { loadSafetensors } from '../../src/weights/safetensors.js';

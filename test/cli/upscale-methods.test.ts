@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { main, type LoadPipelineFn } from '../../src/cli/main.js';
 import { readPngTextEntry } from '../../src/cli/png-text.js';
-import { METHODS } from '../../src/pipeline/options.js';
+import { METHODS } from '../../src/options/index.js';
 import type { Pipeline } from '../../src/pipeline/pipeline-api.js';
 import { loadPipeline } from '../../src/pipeline/pipeline.js';
 import { maxAbsDiff } from '../../src/tensor/tensor.js';

@@ -14,7 +14,7 @@ import { parseUNet2DConditionConfig } from '../../src/models/unet-config.js';
 import { generate } from '../../src/pipeline/generate.js';
 import { Components } from '../../src/pipeline/components.js';
 import { classifierFreeGuidance } from '../../src/sampling/guidance.js';
-import type { GenerateOptions } from '../../src/pipeline/options.js';
+import type { GenerateOptions } from '../../src/options/index.js';
 import { dampedDilationFeed, dilationFeed, noiseDampedGuidance, usesNoiseDampedGuidance } from '../../src/methods/scalecrafter.js';
 import { dilationAt, reDilationPlan, type ReDilationPlan } from '../../src/methods/scalecrafter-settings.js';
 import { maxAbsDiff, tensor } from '../../src/tensor/tensor.js';

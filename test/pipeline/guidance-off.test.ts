@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { generate } from '../../src/pipeline/generate.js';
 import { Components } from '../../src/pipeline/components.js';
 import { guidedConditions } from '../../src/pipeline/conditions.js';
-import { METHODS, type GenerateOptions } from '../../src/pipeline/options.js';
+import { METHODS, type GenerateOptions } from '../../src/options/index.js';
 import { maxAbsDiff, tensor } from '../../src/tensor/tensor.js';
 import { TorchGenerator } from '../../src/tensor/torch-generator.js';
 import { tinySd, tinySdxl } from '../helpers/paths.js';

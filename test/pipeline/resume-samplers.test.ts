@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AbortedError } from '../../src/errors.js';
 import { loadPipeline } from '../../src/pipeline/pipeline.js';
-import type { GenerateOptions } from '../../src/pipeline/options.js';
+import type { GenerateOptions } from '../../src/options/index.js';
 import { tinySdxl } from '../helpers/paths.js';
 
 test('Euler a: an interrupted AccDiffusion run resumes to the same latents', async () => {

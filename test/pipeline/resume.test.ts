@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPipeline } from '../../src/pipeline/pipeline.js';
 import type { Pipeline } from '../../src/pipeline/pipeline-api.js';
-import type { GenerateOptions } from '../../src/pipeline/options.js';
+import type { GenerateOptions } from '../../src/options/index.js';
 import { AbortedError, OptionsError } from '../../src/errors.js';
 import { tinySdxl } from '../helpers/paths.js';
 

@@ -3,7 +3,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { parseArgs } from '../../src/cli/args.js';
 import { OptionsError } from '../../src/errors.js';
-import { resolveOptions } from '../../src/pipeline/options.js';
+import { resolveOptions } from '../../src/options/index.js';
 import { createScheduler, parseSchedulerConfig } from '../../src/schedulers/index.js';
 import { findSchedulerName, parseSchedulerName, SCHEDULER_CHOICES, SCHEDULER_NAMES, schedulerHelp } from '../../src/schedulers/names.js';
 import { DPMSolverMultistepScheduler } from '../../src/schedulers/dpm-solver-multistep.js';

@@ -1,7 +1,7 @@
 /** The page's settings → GenerateOptions: the same defaults as the CLI and the library. */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { REFERENCE_NEGATIVE_PROMPT, resolveOptions } from '../../src/pipeline/options.js';
+import { REFERENCE_NEGATIVE_PROMPT, resolveOptions } from '../../src/options/index.js';
 import { parseSettings } from '../../src/server/settings.js';
 
 const models = [{ id: 'm', path: '/nowhere/m', nativeSize: 256, nativeLatentSize: 32, vaeScaleFactor: 8, sdxl: true }];

@@ -1,13 +1,14 @@
 /**
- * GenerateOptions: what a caller asks for, with the AccDiffusion reference defaults
- * (spec §8.1, "full AccDiffusion" README flags), and their validation into ResolvedOptions.
+ * GenerateOptions: what a caller asks for, with the AccDiffusion reference defaults (spec §8.1, "full
+ * AccDiffusion" README flags), and ResolvedOptions, the same with every default filled in. Each option's
+ * default, unit, range, CLI flag and help text are declared once in option-table.ts; resolve-options.ts
+ * validates through that table.
  */
-import { OptionsError } from '../errors.js';
-import { findSchedulerName, SCHEDULER_NAMES, type SchedulerName } from '../schedulers/names.js';
+import { SCHEDULER_NAMES, type SchedulerName } from '../schedulers/names.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { RgbImage } from './result.js';
-import { toSeed, type Seed } from '../tensor/seed.js';
-import { checkWindowPromptsShape, type WindowPrompts } from '../patch/window-prompts.js';
+import type { RgbImage } from '../pipeline/result.js';
+import type { Seed } from '../tensor/seed.js';
+import type { WindowPrompts } from '../patch/window-prompts.js';
 
 export const METHODS = ['accdiffusion', 'demofusion', 'multidiffusion', 'direct', 'attn-sf', 'scalecrafter'] as const;
 export type Method = (typeof METHODS)[number];
@@ -119,77 +120,3 @@ export type ResolvedOptions = Required<Omit<GenerateOptions, 'initLatents' | 'ne
   readonly scheduler: SchedulerName | undefined;
   readonly initLatents: Tensor | undefined;
 };
-
-function check(cond: boolean, message: string): void {
-  if (!cond) throw new OptionsError(message);
-}
-
-function resolveSeed(v: GenerateOptions['seed']): Seed {
-  if (v === undefined) return 42;
-  const seed = toSeed(v);
-  const shown = typeof v === 'string' ? JSON.stringify(v) : String(v);
-  const unsafe = typeof v === 'number' && Number.isInteger(v) && v > Number.MAX_SAFE_INTEGER ? ' (above 2^53 − 1 pass it as a bigint or string)' : '';
-  check(seed !== undefined, `seed must be an integer from 0 to 2^64 − 1${unsafe}, got ${shown}`);
-  return seed!;
-}
-
-/**
- * Fills defaults and validates. `nativeLatent` is the model's native latent size (UNet sample_size),
- * used for the default stride.
- */
-export function resolveOptions(o: GenerateOptions, nativeLatent: number): ResolvedOptions {
-  check(typeof o.prompt === 'string', 'prompt must be a string');
-  const method = o.method ?? 'accdiffusion';
-  check((METHODS as readonly string[]).includes(method), `unknown method "${method}" (choose ${METHODS.join(', ')})`);
-  for (const [name, v] of [['width', o.width], ['height', o.height]] as const) {
-    check(Number.isInteger(v) && v > 0, `${name} must be a positive integer number of pixels, got ${v}`);
-    check(v % 8 === 0, `${name} ${v} is not a multiple of 8`);
-  }
-  const steps = o.steps ?? 50;
-  check(Number.isInteger(steps) && steps > 0, `steps must be a positive integer, got ${steps}`);
-  const scheduler = o.scheduler === undefined ? undefined : findSchedulerName(String(o.scheduler));
-  check(o.scheduler === undefined || scheduler !== undefined, `unknown scheduler "${o.scheduler}" (choose ${SCHEDULERS.join(', ')})`);
-  const num = (name: string, v: number | undefined, def: number, ok: (x: number) => boolean, what: string): number => {
-    const x = v ?? def;
-    check(typeof x === 'number' && Number.isFinite(x) && ok(x), `${name} must be ${what}, got ${x}`);
-    return x;
-  };
-  const isAcc = method === 'accdiffusion';
-  // AccDiffusion's window prompts are made of the prompt's words: without words there is nothing to place.
-  check(!(o.image && isAcc && o.prompt.trim() === ''), 'accdiffusion needs a prompt to upscale an image (its window prompts are made of the prompt\'s words); give --prompt or use --method demofusion');
-  if (o.windowPrompts !== undefined) {
-    checkWindowPromptsShape(o.windowPrompts, 'windowPrompts');
-    check(isAcc && o.patchPrompts !== false, 'windowPrompts need method accdiffusion with patch prompts on');
-  }
-  const stride = num('stride', o.stride, Math.max(1, Math.floor(nativeLatent / 2)), (x) => Number.isInteger(x) && x > 0 && x <= nativeLatent, `an integer in 1..${nativeLatent} (latent cells)`);
-  return {
-    prompt: o.prompt,
-    negativePrompt: o.negativePrompt === undefined ? REFERENCE_NEGATIVE_PROMPT : o.negativePrompt,
-    width: o.width,
-    height: o.height,
-    method,
-    steps,
-    guidance: num('guidance', o.guidance, 7.5, () => true, 'a number'),
-    multiGuidance: num('multiGuidance', o.multiGuidance, 7.5, () => true, 'a number'),
-    guidanceRescale: num('guidanceRescale', o.guidanceRescale, 0, (x) => x >= 0 && x <= 1, 'in [0, 1]'),
-    seed: resolveSeed(o.seed),
-    scheduler,
-    c: num('c', o.c, 0.3, (x) => x >= 0 && x <= 1, 'a number in [0, 1] (a share of the window)'),
-    stride,
-    viewBatchSize: num('viewBatchSize', o.viewBatchSize, 16, (x) => Number.isInteger(x) && x > 0, 'a positive integer'),
-    cosineScale1: num('cosineScale1', o.cosineScale1, 3, (x) => x >= 0, 'a non-negative number'),
-    cosineScale2: num('cosineScale2', o.cosineScale2, 1, (x) => x >= 0, 'a non-negative number'),
-    cosineScale3: num('cosineScale3', o.cosineScale3, 1, (x) => x >= 0, 'a non-negative number'),
-    sigma: num('sigma', o.sigma, 0.8, (x) => x > 0, 'a positive number'),
-    patchPrompts: o.patchPrompts ?? isAcc,
-    windowInteraction: o.windowInteraction ?? isAcc,
-    referenceCompat: o.referenceCompat ?? false,
-    stageImages: o.stageImages ?? false,
-    initLatents: o.initLatents,
-    promptWeighting: o.promptWeighting ?? true,
-    maxPromptChunks: num('maxPromptChunks', o.maxPromptChunks, 4, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
-    inputResidual: o.inputResidual ?? false,
-    strength: num('strength', o.strength, 0.5, (x) => x >= 0 && x <= 1, 'in [0, 1]'),
-    ...(o.windowPrompts !== undefined ? { windowPrompts: o.windowPrompts } : {}),
-  };
-}
