@@ -11,13 +11,12 @@ import { Module, ModuleList, bindWeights, type WeightLookup } from '../graph/mod
 import { Conv2d, GroupNorm } from '../graph/nn.js';
 import { add, concat, mul, scalar, slice, sub } from '../graph/ops.js';
 import { OptionsError } from '../errors.js';
-import { openComponentWeights, type ComponentWeights } from '../weights/component-weights.js';
 import { activation } from './activations.js';
 import { Attention, type AttentionContext } from './attention.js';
 import { Timesteps, TimestepEmbedding } from './embeddings.js';
 import { redilatedConv } from './redilated-conv.js';
 import { DownBlock, MidBlock, UpBlock, type BlockCommon, type BlockInputs } from './unet-2d-blocks.js';
-import { readUNetConfig, type UNet2DConditionConfig } from './unet-config.js';
+import type { UNet2DConditionConfig } from './unet-config.js';
 
 /** UNet2DConditionModel; property names are the state-dict prefixes. */
 export class UNet2DConditionModel extends Module {
@@ -307,20 +306,6 @@ function redilateConvs(g: GraphBuilder, model: UNet2DConditionModel, paths: read
   return () => {
     for (const c of patched) delete (c as Partial<Pick<Conv2d, 'forward'>>).forward;
   };
-}
-
-/** A UNet folder opened for building: parsed config, bound weights, and the folder the session reads them from. */
-export interface LoadedUNet {
-  readonly model: UNet2DConditionModel;
-  readonly weights: ComponentWeights;
-}
-
-/** Reads `<dir>/config.json`, builds the module tree and binds it to the folder's safetensors weights. */
-export function loadUNet(dir: string, options: { variant?: string } = {}): LoadedUNet {
-  const model = new UNet2DConditionModel(readUNetConfig(dir));
-  const weights = openComponentWeights(dir, options);
-  bindUNetWeights(model, weights);
-  return { model, weights };
 }
 
 /** Binds weights by state-dict key (WeightsError naming the key on a missing/misshapen/unexpected weight). */

@@ -5,12 +5,9 @@
  * resolved into lists the way `__init__` does, including the legacy quirk that `attention_head_dim` is
  * really the number of heads when `num_attention_heads` is absent (diffusers issue #2011).
  */
-import { readTextFile } from '../weights/read-text-file.js';
 
-import { join } from 'node:path';
 import { ConfigError, describeValue } from '../errors.js';
 import { ACTIVATIONS, type ActivationName } from './activations.js';
-import { parsePythonJson } from '../weights/python-json.js';
 
 export const DOWN_BLOCK_TYPES = ['DownBlock2D', 'CrossAttnDownBlock2D'] as const;
 export const UP_BLOCK_TYPES = ['UpBlock2D', 'CrossAttnUpBlock2D'] as const;
@@ -264,20 +261,3 @@ export function parseUNet2DConditionConfig(json: unknown, file: string): UNet2DC
   };
 }
 
-/** Reads and parses `<dir>/config.json` of a unet component folder. */
-export function readUNetConfig(dir: string): UNet2DConditionConfig {
-  const file = join(dir, 'config.json');
-  let text: string;
-  try {
-    text = readTextFile(file);
-  } catch {
-    throw new ConfigError(`${file}: missing (a diffusers unet folder needs config.json)`);
-  }
-  let json: unknown;
-  try {
-    json = parsePythonJson(text);
-  } catch {
-    throw new ConfigError(`${file}: not valid JSON`);
-  }
-  return parseUNet2DConditionConfig(json, file);
-}

@@ -4,12 +4,9 @@
  * take diffusers' defaults. `use_quant_conv` / `use_post_quant_conv` / `mid_block_add_attention` are later
  * diffusers additions; accepting them (default true, the v0.27 behaviour) lets newer VAE folders load.
  */
-import { readTextFile } from '../weights/read-text-file.js';
 
-import { join } from 'node:path';
-import { ConfigError, describeValue, jsonErrorText } from '../errors.js';
+import { ConfigError, describeValue } from '../errors.js';
 import { ACTIVATIONS, type ActivationName } from './activations.js';
-import { parsePythonJson } from '../weights/python-json.js';
 
 export interface AutoencoderKLConfig {
   readonly in_channels: number;
@@ -148,20 +145,3 @@ export function vaeScaleFactor(config: Pick<AutoencoderKLConfig, 'block_out_chan
   return 2 ** (config.block_out_channels.length - 1);
 }
 
-/** Reads and parses `<dir>/config.json`. */
-export function loadAutoencoderKLConfig(dir: string): AutoencoderKLConfig {
-  const file = join(dir, 'config.json');
-  let text: string;
-  try {
-    text = readTextFile(file);
-  } catch {
-    throw new ConfigError(`${file}: cannot read the VAE config`);
-  }
-  let json: unknown;
-  try {
-    json = parsePythonJson(text);
-  } catch (e) {
-    throw new ConfigError(`${file}: not valid JSON (${jsonErrorText(e)})`);
-  }
-  return parseAutoencoderKLConfig(json, file);
-}

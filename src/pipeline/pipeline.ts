@@ -2,7 +2,7 @@
  * loadPipeline: the library's entry point. Loads a model folder once; generate() many times.
  */
 import { OptionsError } from '../errors.js';
-import { Components } from './components.js';
+import { Components } from '../loading/components.js';
 import { generate } from './accdiffusion.js';
 import type { GenerateOptions } from './options.js';
 import type { LoadOptions, Pipeline, PipelineModelInfo, RunContext, RunHooks } from './pipeline-api.js';

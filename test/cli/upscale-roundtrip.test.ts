@@ -23,7 +23,7 @@ import sharp from 'sharp';
 import { readInputImage } from '../../src/cli/input-image.js';
 import { main, type LoadPipelineFn } from '../../src/cli/main.js';
 import { generate } from '../../src/pipeline/accdiffusion.js';
-import { Components } from '../../src/pipeline/components.js';
+import { Components } from '../../src/loading/components.js';
 import { encodeInputLatents } from '../../src/pipeline/img2img-input.js';
 import { tensor, type Tensor } from '../../src/tensor/tensor.js';
 import { TorchGenerator } from '../../src/tensor/torch-generator.js';
