@@ -20,7 +20,7 @@ import { readWindowPromptsFile } from './window-prompts-file.js';
 
 export { CLI_DEVICES, DEFAULT_SCALE, DEFAULT_SEED } from './flags.js';
 export { defaultModelPath, packageRoot, packageVersion } from './package-info.js';
-export { estimateRun, MAX_PIXELS_WITHOUT_FORCE, resolveTargetSize, type RunEstimate, type TargetSize } from './target-size.js';
+export { MAX_PIXELS_WITHOUT_FORCE, resolveTargetSize, type TargetSize } from './target-size.js';
 
 /** The generation settings the CLI passes through unchanged (their documentation is in GenerateOptions). */
 type PassedThrough =

@@ -8,11 +8,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { AbortedError, AccDiffusionError, OptionsError } from '../errors.js';
 import type { GenerateOptions } from '../pipeline/options.js';
+import type { RunCost } from '../pipeline/cost-estimate.js';
 import type { LoadOptions, Pipeline, RunContext } from '../pipeline/pipeline-api.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { readSafetensorsHeader, readTensor } from '../weights/safetensors.js';
 import { packageVersion, parseArgs, resolveTargetSize, type GenerateCommand, type InfoCommand, type UpscaleCommand } from './args.js';
-import { describeModel, formatModelInfo } from './info.js';
+import { formatInfoView, infoView } from './info.js';
+import { describeModel } from '../loading/model-info.js';
 import { resolveModelSpec } from './model-spec.js';
 import { describeCheckpoint } from '../loading/checkpoint-info.js';
 import { isCheckpointFile } from '../loading/model-path.js';
@@ -103,8 +105,9 @@ export async function runGenerate(cmd: GenerateCommand | UpscaleCommand, io: Req
   const pipeline = await io.loadPipeline(folder, { device: cmd.device, threads: cmd.threads, onProgress: renderer.onProgress, ...cmd.modelFiles });
   try {
     if (signal.aborted) throw new AbortedError('interrupted while loading the model');
-    const upSize = input ? upscaleSize(cmd.size, input.image, pipeline.model.nativeSize, cmd.force) : undefined;
-    const { width, height } = upSize ? { width: upSize.runWidth, height: upSize.runHeight } : resolveTargetSize(cmd.size, pipeline.model.nativeSize, cmd.force);
+    const cost = (w: number, h: number): RunCost => pipeline.estimate({ prompt: cmd.prompt, width: w, height: h, method: cmd.method, steps: cmd.steps, guidance: cmd.guidance, scheduler: cmd.scheduler, stride: cmd.stride, patchPrompts: cmd.patchPrompts });
+    const upSize = input ? upscaleSize(cmd.size, input.image, pipeline.model.nativeSize, cmd.force, cost) : undefined;
+    const { width, height } = upSize ? { width: upSize.runWidth, height: upSize.runHeight } : resolveTargetSize(cmd.size, pipeline.model.nativeSize, cmd.force, cost);
     const options: GenerateOptions = {
       stageImages: cmd.saveStages !== undefined,
       prompt: cmd.prompt,
@@ -184,8 +187,9 @@ export async function runInfo(cmd: InfoCommand, io: Required<Pick<MainOptions, '
   }
   const folder = resolveModelSpec(cmd.model, io.env, io.cwd);
   const { availableDevices } = await import('../engine/providers.js');
-  const info = isCheckpointFile(folder) ? describeCheckpoint(folder, cmd.modelFiles, await availableDevices()) : describeModel(folder, await availableDevices());
-  writeLine(io.stdout, cmd.json ? JSON.stringify(info, null, 2) : formatModelInfo(info));
+  const devices = await availableDevices();
+  const info = isCheckpointFile(folder) ? describeCheckpoint(folder, cmd.modelFiles, devices) : infoView(describeModel(folder), devices);
+  writeLine(io.stdout, cmd.json ? JSON.stringify(info, null, 2) : formatInfoView(info));
 }
 
 /** The exit code for an error, after printing it; `stateDir`: where an interrupted run kept its finished stages. */

@@ -18,7 +18,7 @@ import { resolveOptions, type GenerateOptions, type Method } from './options.js'
 import { usesNoiseDampedGuidance } from './scalecrafter.js';
 import { reDilationPlan, type ReDilationPlan } from './scalecrafter-settings.js';
 import { planStages } from './stages.js';
-import { getViews, mdViews } from './views.js';
+import { numBlocks } from './views.js';
 
 /** What the count needs to know about a run (pixels for sizes, latent cells for stride and native size). */
 export interface UNetWorkPlan {
@@ -53,6 +53,8 @@ export interface StageWork {
   readonly unetCalls: number;
   /** Native-size windows per step (patch windows and dilated samples), 0 for a whole-latent pass. */
   readonly windowsPerStep: number;
+  /** unetCalls in native-size evaluations: a whole-latent pass counts its area over the native area. */
+  readonly nativeSizeEvaluations: number;
 }
 
 /** A run's UNet work and the memory of its full-size tensors. */
@@ -62,8 +64,23 @@ export interface RunCost {
   readonly unetCalls: number;
   /** UNet rows of one step of every stage. */
   readonly unetCallsPerStep: number;
+  /** The run's UNet work in native-size evaluations (the unit a UNet's speed is measured in). */
+  readonly nativeSizeEvaluations: number;
   /** Bytes of the decoded image and the full-size latents. */
   readonly memoryBytes: number;
+}
+
+/** getViews(...).views.length without building the views (a 65536² plan has millions): a window wider than the extent shrinks to it. */
+export function viewCount(height: number, width: number, window: number, stride: number): number {
+  return numBlocks(height, Math.min(window, height), stride) * numBlocks(width, Math.min(window, width), stride);
+}
+
+/** mdViews(...).views.length: the attention grid (latent cells when not aligned to it), window base/cell, stride half of it. */
+export function mdViewCount(latentHeight: number, latentWidth: number, baseLatent: number, attentionCell: number): number {
+  const aligned = latentHeight % attentionCell === 0 && latentWidth % attentionCell === 0 && baseLatent % attentionCell === 0;
+  const cell = aligned ? attentionCell : 1;
+  const window = baseLatent / cell;
+  return viewCount(latentHeight / cell, latentWidth / cell, window, window / 2);
 }
 
 /** Counts the UNet rows of a run (see the file header). */
@@ -75,7 +92,7 @@ export function countUNetWork(p: UNetWorkPlan): RunCost {
   const progressive = p.method === 'accdiffusion' || p.method === 'demofusion';
   const plan = planStages({ height: p.height, width: p.width, baseLatent: B, vaeScaleFactor: f });
   const first = progressive ? plan.phase1 : { scale: 1, latentHeight: p.height / f, latentWidth: p.width / f, height: p.height, width: p.width };
-  const windowsOver = (h: number, w: number): number => getViews({ height: h, width: w, window: B, stride: p.stride }).views.length;
+  const windowsOver = (h: number, w: number): number => viewCount(h, w, B, p.stride);
   let rows1 = k;
   let windows1 = 0;
   if (p.method === 'multidiffusion') {
@@ -89,18 +106,25 @@ export function countUNetWork(p: UNetWorkPlan): RunCost {
   if (sc && redilated && p.classifierFreeGuidance) {
     for (let i = 0; i < steps1; i++) if (usesNoiseDampedGuidance(sc, i)) calls1 += k;
   }
-  const stages: StageWork[] = [{ stage: 1, width: first.width, height: first.height, steps: steps1, unetCalls: calls1, windowsPerStep: windows1 }];
+  const area1 = windows1 > 0 ? 1 : (first.latentHeight * first.latentWidth) / (B * B);
+  const stages: StageWork[] = [{ stage: 1, width: first.width, height: first.height, steps: steps1, unetCalls: calls1, windowsPerStep: windows1, nativeSizeEvaluations: calls1 * area1 }];
   let perStep = steps1 > 0 ? calls1 / steps1 : rows1;
   for (const st of progressive ? plan.stages : []) {
     const windows = p.method === 'accdiffusion' && p.patchPromptCell !== undefined
-      ? mdViews({ latentHeight: st.latentHeight, latentWidth: st.latentWidth, baseLatent: B, attentionCell: p.patchPromptCell }).views.length
+      ? mdViewCount(st.latentHeight, st.latentWidth, B, p.patchPromptCell)
       : windowsOver(st.latentHeight, st.latentWidth);
     const perStage = windows + st.scale * st.scale;
-    stages.push({ stage: st.scale, width: st.width, height: st.height, steps: p.steps, unetCalls: p.steps * k * perStage, windowsPerStep: perStage });
+    const calls = p.steps * k * perStage;
+    stages.push({ stage: st.scale, width: st.width, height: st.height, steps: p.steps, unetCalls: calls, windowsPerStep: perStage, nativeSizeEvaluations: calls });
     perStep += k * perStage;
   }
-  const memoryBytes = p.width * p.height * (12 + 3) + 12 * 4 * 4 * (p.width / 8) * (p.height / 8);
-  return { stages, unetCalls: stages.reduce((a, s) => a + s.unetCalls, 0), unetCallsPerStep: perStep, memoryBytes };
+  const sum = (key: 'unetCalls' | 'nativeSizeEvaluations'): number => stages.reduce((a, s) => a + s[key], 0);
+  return { stages, unetCalls: sum('unetCalls'), unetCallsPerStep: perStep, nativeSizeEvaluations: sum('nativeSizeEvaluations'), memoryBytes: fullSizeMemoryBytes(p.width, p.height) };
+}
+
+/** Bytes of a run's full-size tensors at width × height pixels (see the file header). */
+export function fullSizeMemoryBytes(width: number, height: number): number {
+  return width * height * (12 + 3) + 12 * 4 * 4 * (width / 8) * (height / 8);
 }
 
 /**

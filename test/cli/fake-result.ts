@@ -2,6 +2,7 @@
  * A hand-made GenerateResult and a fake Pipeline for the CLI tests, so the CLI's parts are tested
  * without running any model: two stages (native 64×48, then 128×96), two token masks, patch windows.
  */
+import { countUNetWork, type RunCost } from '../../src/pipeline/cost-estimate.js';
 import { resolveOptions, type GenerateOptions } from '../../src/pipeline/options.js';
 import type { LoadOptions, Pipeline, RunContext } from '../../src/pipeline/pipeline-api.js';
 import type { GenerateResult, RgbImage, StageResult, TokenMask, Window } from '../../src/pipeline/result.js';
@@ -104,6 +105,9 @@ export function fakeLoader(behaviour: 'ok' | 'wait-abort' | Error = 'ok'): { loa
         emit({ type: 'step', stage: 1, step: 2, steps: 2 });
         emit({ type: 'stage-end', stage: 1, seconds: 0.5 });
         return fakeResult(o);
+      },
+      estimate(o: GenerateOptions): RunCost {
+        return countUNetWork({ method: o.method ?? 'accdiffusion', width: o.width ?? 64, height: o.height ?? 64, nativeLatentSize: 8, vaeScaleFactor: 8, steps: o.steps ?? 50, classifierFreeGuidance: true, stride: 4 });
       },
       async dispose() {
         calls.disposed++;

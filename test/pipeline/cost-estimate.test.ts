@@ -7,7 +7,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { Components } from '../../src/loading/components.js';
 import { generate } from '../../src/pipeline/accdiffusion.js';
-import { countUNetWork, estimateRunCost } from '../../src/pipeline/cost-estimate.js';
+import { countUNetWork, estimateRunCost, mdViewCount, viewCount } from '../../src/pipeline/cost-estimate.js';
+import { getViews, mdViews } from '../../src/pipeline/views.js';
 import { METHODS, type GenerateOptions } from '../../src/pipeline/options.js';
 import { tinySd, tinySdxl } from '../helpers/paths.js';
 
@@ -59,4 +60,11 @@ test('countUNetWork: SDXL 4096² AccDiffusion-style stages and direct inference,
   assert.deepEqual([direct.stages.length, direct.unetCalls], [1, 100]);
   const md = countUNetWork({ ...sdxl, method: 'multidiffusion', width: 4096, height: 2048, classifierFreeGuidance: false });
   assert.equal(md.unetCalls, 50 * (7 * 3));
+});
+
+test('viewCount and mdViewCount equal the number of views getViews and mdViews build', () => {
+  for (const [h, w] of [[32, 32], [64, 32], [48, 80], [100, 36], [256, 128], [20, 20]] as const) {
+    for (const stride of [4, 8, 16, 32]) assert.equal(viewCount(h, w, 32, stride), getViews({ height: h, width: w, window: 32, stride }).views.length, `${h}x${w}/${stride}`);
+    for (const cell of [4, 2]) assert.equal(mdViewCount(h, w, 32, cell), mdViews({ latentHeight: h, latentWidth: w, baseLatent: 32, attentionCell: cell }).views.length, `md ${h}x${w}/${cell}`);
+  }
 });
