@@ -127,6 +127,13 @@ export function parseAutoencoderKLConfig(json: unknown, file: string): Autoencod
     use_post_quant_conv: bool('use_post_quant_conv'),
     mid_block_add_attention: bool('mid_block_add_attention'),
   };
+  checkVaeSizes(config, bad);
+  return config;
+}
+
+/** Cross-field checks: the resnet count is bounded, and norm_num_groups divides every block width. */
+function checkVaeSizes(config: AutoencoderKLConfig, bad: (field: string, value: unknown, expected: string) => never): void {
+  const blockOut = config.block_out_channels;
   // The encoder/decoder module trees are built before weights are read: bound their size against hostile counts
   // (the SD/SDXL VAE has 4 levels of 2-3 resnets).
   const resnets = blockOut.length * (2 * config.layers_per_block + 1);
@@ -137,7 +144,6 @@ export function parseAutoencoderKLConfig(json: unknown, file: string): Autoencod
       bad('norm_num_groups', config.norm_num_groups, `a divisor of every block_out_channels entry (block_out_channels[${i}] = ${c})`);
     }
   });
-  return config;
 }
 
 /** How many pixels one latent cell spans per side: 2^(len(block_out_channels) − 1) (8 for SD/SDXL). */
