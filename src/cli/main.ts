@@ -5,7 +5,7 @@
  * Ctrl-C aborts the generation at the next step boundary, writes nothing, and exits with 130.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { AbortedError, AccDiffusionError, OptionsError } from '../errors.js';
 import type { GenerateOptions } from '../pipeline/options.js';
 import type { RunCost } from '../pipeline/cost-estimate.js';
@@ -24,7 +24,6 @@ import { readPngTextEntry } from './png-text.js';
 import { createProgressRenderer, type ProgressRenderer } from './progress.js';
 import { readInputImage } from './input-image.js';
 import { resizeExactly, upscaleSize, withInputParameters } from './upscale.js';
-import { parsePythonJson } from '../weights/python-json.js';
 
 /** The pipeline factory the CLI calls (src/pipeline/pipeline.ts exports it as `loadPipeline`). */
 export type LoadPipelineFn = (modelSpec: string, options: LoadOptions) => Promise<Pipeline>;
@@ -73,15 +72,6 @@ export function readInitLatents(file: string): Tensor {
   if (!(t.data instanceof Float32Array)) throw new OptionsError(`--init-latents: ${file}: tensor "latents" is ${t.dtype}, expected a float type (F32)`);
   if (t.shape.length !== 4 || t.shape[0] !== 1) throw new OptionsError(`--init-latents: ${file}: tensor "latents" has shape [${t.shape.join(', ')}], expected [1, 4, h, w]`);
   return { data: t.data, shape: [...t.shape] };
-}
-
-function schedulerClass(folder: string): string | undefined {
-  try {
-    const cfg = parsePythonJson(readFileSync(join(folder, 'scheduler', 'scheduler_config.json'), 'utf8')) as { _class_name?: unknown };
-    return typeof cfg._class_name === 'string' ? cfg._class_name : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** `org/name` or `org/name@revision` that is not an existing path (what resolveModel looked up in the cache). */
@@ -147,7 +137,7 @@ export async function runGenerate(cmd: GenerateCommand | UpscaleCommand, io: Req
     const text = formatParameters({
       options: result.report.options,
       model: isRepoId(cmd.model, io.cwd) ? cmd.model : basename(folder, '.safetensors'),
-      modelSchedulerClass: pipeline.model.schedulerClass ?? schedulerClass(folder),
+      ...(pipeline.model.schedulerClass ? { modelSchedulerClass: pipeline.model.schedulerClass } : {}),
       ...(pipeline.model.loras ? { loras: pipeline.model.loras } : {}),
       version: `accdiffusion ${packageVersion()}`,
     });
