@@ -7,8 +7,7 @@
  * every onnxruntime session.
  */
 import { join } from 'node:path';
-import type { Device } from '../engine/providers.js';
-import { fusedAttentionAccurate } from '../engine/providers.js';
+import { fusedAttentionAccurate, type Device } from '../engine/providers.js';
 import type { ModelSession } from '../engine/session.js';
 import type { AutoencoderKL } from '../models/autoencoder-kl.js';
 import type { AutoencoderKLConfig } from '../models/vae-config.js';
