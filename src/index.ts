@@ -6,8 +6,10 @@
  */
 export { loadPipeline } from './pipeline/pipeline.js';
 export type { Pipeline, LoadOptions, RunContext, RunHooks, PipelineModelInfo } from './pipeline/pipeline-api.js';
+export { describeModel, guessFamily, formatModelInfo, type ModelInfo, type ModelFamily, type ComponentInfo, type ComponentWeightsInfo } from './loading/model-info.js';
+export { countUNetWork, type RunCost, type StageWork, type UNetWorkPlan } from './pipeline/cost-estimate.js';
 export type { RandomStreams } from './pipeline/generate.js';
-export { METHODS, SCHEDULERS, REFERENCE_NEGATIVE_PROMPT, type GenerateOptions, type Method, type SchedulerName } from './options/generate-options.js';
+export { METHODS, SCHEDULERS, REFERENCE_NEGATIVE_PROMPT, type GenerateOptions, type Method, type SchedulerName } from './options/index.js';
 export type { ProgressEvent, ProgressCallback, Branch } from './pipeline/events.js';
 export type { GenerateResult, StageResult, TokenMask, GenerationReport, RgbImage, Window } from './pipeline/result.js';
 export { readInputImage, INPUT_BACKGROUND, type InputImage } from './cli/input-image.js';

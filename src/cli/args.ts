@@ -22,7 +22,7 @@ import type { TargetSize } from './target-size.js';
 
 export { CLI_DEVICES, DEFAULT_SCALE, DEFAULT_SEED } from './flags.js';
 export { defaultModelPath, packageRoot, packageVersion } from './package-info.js';
-export { estimateRun, MAX_PIXELS_WITHOUT_FORCE, resolveTargetSize, type RunEstimate, type TargetSize } from './target-size.js';
+export { MAX_PIXELS_WITHOUT_FORCE, resolveTargetSize, type TargetSize } from './target-size.js';
 
 /** GenerateOptions the command holds otherwise (as a size, a path, or typed as the CLI has them) or not at all. */
 type NotPassedThrough = 'negativePrompt' | 'width' | 'height' | 'method' | 'seed' | 'referenceCompat' | 'stageImages' | 'initLatents' | 'image' | 'strength' | 'inputResidual';

@@ -1,13 +1,10 @@
 /**
- * `accdiffusion info`: what a diffusers model folder holds (issue 4): family, native size, the
- * components of model_index.json with their classes, weight dtypes and parameter counts (from the
- * safetensors headers only, no tensor data is read), and the execution providers available here.
+ * `accdiffusion info`: prints the library's model info (loading/model-info.ts describeModel for a folder,
+ * loading/checkpoint-info.ts for a single file) with the execution providers available here, as text or JSON.
+ * Nothing is read here: this file only reshapes the library's description for display.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { ConfigError } from '../errors.js';
-import { readSafetensorsHeader } from '../weights/safetensors.js';
-import { parsePythonJson } from '../weights/python-json.js';
+import { basename, relative } from 'node:path';
+import type { ModelFamily, ModelInfo } from '../loading/model-info.js';
 
 export interface ComponentInfo {
   readonly name: string;
@@ -21,7 +18,8 @@ export interface ComponentInfo {
   readonly pickleFiles: readonly string[];
 }
 
-export interface ModelInfo {
+/** What `info` shows (the `--json` object). */
+export interface InfoView {
   readonly path: string;
   readonly pipelineClass: string;
   readonly family: string;
@@ -33,88 +31,33 @@ export interface ModelInfo {
   readonly devices: readonly string[];
 }
 
-function readJson(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new ConfigError(`${file}: cannot be read`);
-  }
-  try {
-    const v = parsePythonJson(text) as unknown;
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
-    return v as Record<string, unknown>;
-  } catch {
-    throw new ConfigError(`${file}: not a JSON object`);
-  }
+const FAMILY: Record<Exclude<ModelFamily, 'custom'>, string> = { sd1: 'SD 1.x', sd2: 'SD 2.x', sdxl: 'SDXL' };
+
+function familyLabel(info: ModelInfo): string {
+  if (info.family !== 'custom') return FAMILY[info.family];
+  return info.textEncoderCount === 2 ? 'SDXL' : `SD 1.x/2.x architecture (cross_attention_dim ${String(info.crossAttentionDim)})`;
 }
 
-function optionalJson(file: string): Record<string, unknown> | undefined {
-  return existsSync(file) ? readJson(file) : undefined;
-}
-
-const PICKLE = /\.(bin|ckpt|pt|pth|pkl)$/;
-
-/** The safetensors files diffusers would load for a component: plain, else sharded, else a variant. */
-function weightFiles(dir: string): { files: string[]; pickles: string[] } {
-  if (!existsSync(dir)) return { files: [], pickles: [] };
-  const names = readdirSync(dir);
-  const pickles = names.filter((n) => PICKLE.test(n));
-  for (const base of ['diffusion_pytorch_model', 'model']) {
-    if (names.includes(`${base}.safetensors`)) return { files: [`${base}.safetensors`], pickles };
-    const index = `${base}.safetensors.index.json`;
-    if (names.includes(index)) {
-      const map = readJson(join(dir, index)).weight_map;
-      if (typeof map !== 'object' || map === null) throw new ConfigError(`${join(dir, index)}: no weight_map`);
-      return { files: [...new Set(Object.values(map as Record<string, string>))].sort(), pickles };
-    }
-  }
-  return { files: names.filter((n) => n.endsWith('.safetensors')).sort(), pickles };
-}
-
-function family(index: Record<string, unknown>, unet: Record<string, unknown> | undefined): string {
-  const cls = String(index._class_name ?? '');
-  if (cls.includes('XL') || 'text_encoder_2' in index) return 'SDXL';
-  const cross = unet?.cross_attention_dim;
-  if (cross === 768) return 'SD 1.x';
-  if (cross === 1024) return 'SD 2.x';
-  return `SD 1.x/2.x architecture (cross_attention_dim ${String(cross)})`;
-}
-
-/** Describes the model folder; `devices` are the execution providers to list. */
-export function describeModel(folder: string, devices: readonly string[]): ModelInfo {
-  const index = readJson(join(folder, 'model_index.json'));
-  const components: ComponentInfo[] = [];
-  for (const [name, v] of Object.entries(index)) {
-    if (name.startsWith('_') || !Array.isArray(v) || v.length !== 2 || v[1] === null) continue;
-    const dir = join(folder, name);
-    const { files, pickles } = weightFiles(dir);
-    const dtypes = new Set<string>();
-    let parameters = 0;
-    for (const f of files) {
-      const header = readSafetensorsHeader(join(dir, f));
-      for (const t of header.tensors.values()) {
-        dtypes.add(t.dtype);
-        parameters += t.shape.reduce((a, b) => a * b, 1);
-      }
-    }
-    components.push({ name, library: v[0] as string | null, className: v[1] as string, files, dtypes: [...dtypes].sort(), parameters, pickleFiles: pickles });
-  }
-  const unet = optionalJson(join(folder, 'unet', 'config.json'));
-  const vae = optionalJson(join(folder, 'vae', 'config.json'));
-  const blocks = vae?.block_out_channels;
-  const vaeScaleFactor = Array.isArray(blocks) ? 2 ** (blocks.length - 1) : null;
-  const sample = unet?.sample_size;
-  const nativeLatentSize = typeof sample === 'number' ? sample : null;
+/** The display of a model folder's library description; components by name, as model_index.json lists them. */
+export function infoView(info: ModelInfo, devices: readonly string[]): InfoView {
+  const components: ComponentInfo[] = [...info.components].sort((a, b) => (a.name < b.name ? -1 : 1)).map((c) => ({
+    name: c.name,
+    library: c.library,
+    className: c.className,
+    files: c.weights ? c.weights.files.map((f) => relative(c.dir, f)) : [],
+    dtypes: c.weights ? c.weights.tensorDtypes : [],
+    parameters: c.weights?.parameterCount ?? 0,
+    pickleFiles: c.weights?.pickleFiles ?? [],
+  }));
   return {
-    path: folder,
-    pipelineClass: String(index._class_name ?? 'unknown'),
-    family: family(index, unet),
-    nativeSize: nativeLatentSize !== null && vaeScaleFactor !== null ? nativeLatentSize * vaeScaleFactor : null,
-    nativeLatentSize,
-    vaeScaleFactor,
+    path: info.path,
+    pipelineClass: info.pipelineClass,
+    family: familyLabel(info),
+    nativeSize: info.nativeSize,
+    nativeLatentSize: info.nativeLatentSize,
+    vaeScaleFactor: info.vaeScaleFactor,
     components,
-    parameters: components.reduce((a, c) => a + c.parameters, 0),
+    parameters: info.parameterCount,
     devices,
   };
 }
@@ -128,7 +71,7 @@ export function formatCount(n: number): string {
 }
 
 /** The human-readable text of `info`. */
-export function formatModelInfo(info: ModelInfo): string {
+export function formatInfoView(info: InfoView): string {
   const lines = [
     `model:       ${basename(info.path)} (${info.path})`,
     `pipeline:    ${info.pipelineClass}`,

@@ -5,14 +5,16 @@
  * Ctrl-C aborts the generation at the next step boundary, writes nothing, and exits with 130.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { AbortedError, AccDiffusionError, OptionsError } from '../errors.js';
-import type { GenerateOptions } from '../options/generate-options.js';
+import type { GenerateOptions } from '../options/index.js';
+import type { RunCost } from '../pipeline/cost-estimate.js';
 import type { LoadOptions, Pipeline, RunContext } from '../pipeline/pipeline-api.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { readSafetensorsHeader, readTensor } from '../weights/safetensors.js';
 import { packageVersion, parseArgs, resolveTargetSize, type GenerateCommand, type InfoCommand, type UpscaleCommand } from './args.js';
-import { describeModel, formatModelInfo } from './info.js';
+import { formatInfoView, infoView } from './info.js';
+import { describeModel } from '../loading/model-info.js';
 import { passedOptions } from './library-values.js';
 import { resolveModelSpec } from './model-spec.js';
 import { describeCheckpoint } from '../loading/checkpoint-info.js';
@@ -23,7 +25,6 @@ import { readPngTextEntry } from './png-text.js';
 import { createProgressRenderer, type ProgressRenderer } from './progress.js';
 import { readInputImage } from './input-image.js';
 import { resizeExactly, upscaleSize, withInputParameters } from './upscale.js';
-import { parsePythonJson } from '../weights/python-json.js';
 
 /** The pipeline factory the CLI calls (src/pipeline/pipeline.ts exports it as `loadPipeline`). */
 export type LoadPipelineFn = (modelSpec: string, options: LoadOptions) => Promise<Pipeline>;
@@ -74,15 +75,6 @@ export function readInitLatents(file: string): Tensor {
   return { data: t.data, shape: [...t.shape] };
 }
 
-function schedulerClass(folder: string): string | undefined {
-  try {
-    const cfg = parsePythonJson(readFileSync(join(folder, 'scheduler', 'scheduler_config.json'), 'utf8')) as { _class_name?: unknown };
-    return typeof cfg._class_name === 'string' ? cfg._class_name : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** `org/name` or `org/name@revision` that is not an existing path (what resolveModel looked up in the cache). */
 function isRepoId(spec: string, cwd: string): boolean {
   return /^[\w.-]+\/[\w.-]+(@.+)?$/.test(spec) && !spec.startsWith('.') && !existsSync(resolve(cwd, spec));
@@ -104,8 +96,9 @@ export async function runGenerate(cmd: GenerateCommand | UpscaleCommand, io: Req
   const pipeline = await io.loadPipeline(folder, { device: cmd.device, threads: cmd.threads, onProgress: renderer.onProgress, ...cmd.modelFiles });
   try {
     if (signal.aborted) throw new AbortedError('interrupted while loading the model');
-    const upSize = input ? upscaleSize(cmd.size, input.image, pipeline.model.nativeSize, cmd.force) : undefined;
-    const { width, height } = upSize ? { width: upSize.runWidth, height: upSize.runHeight } : resolveTargetSize(cmd.size, pipeline.model.nativeSize, cmd.force);
+    const cost = (w: number, h: number): RunCost => pipeline.estimate({ prompt: cmd.prompt, width: w, height: h, method: cmd.method, steps: cmd.steps, guidance: cmd.guidance, scheduler: cmd.scheduler, stride: cmd.stride, patchPrompts: cmd.patchPrompts });
+    const upSize = input ? upscaleSize(cmd.size, input.image, pipeline.model.nativeSize, cmd.force, cost) : undefined;
+    const { width, height } = upSize ? { width: upSize.runWidth, height: upSize.runHeight } : resolveTargetSize(cmd.size, pipeline.model.nativeSize, cmd.force, cost);
     const options: GenerateOptions = {
       ...passedOptions(cmd), // every option the command has a flag for, as library-values.ts converted it
       stageImages: cmd.saveStages !== undefined,
@@ -125,7 +118,7 @@ export async function runGenerate(cmd: GenerateCommand | UpscaleCommand, io: Req
     const text = formatParameters({
       options: result.report.options,
       model: isRepoId(cmd.model, io.cwd) ? cmd.model : basename(folder, '.safetensors'),
-      modelSchedulerClass: pipeline.model.schedulerClass ?? schedulerClass(folder),
+      ...(pipeline.model.schedulerClass ? { modelSchedulerClass: pipeline.model.schedulerClass } : {}),
       ...(pipeline.model.loras ? { loras: pipeline.model.loras } : {}),
       version: `accdiffusion ${packageVersion()}`,
     });
@@ -165,8 +158,9 @@ export async function runInfo(cmd: InfoCommand, io: Required<Pick<MainOptions, '
   }
   const folder = resolveModelSpec(cmd.model, io.env, io.cwd);
   const { availableDevices } = await import('../engine/providers.js');
-  const info = isCheckpointFile(folder) ? describeCheckpoint(folder, cmd.modelFiles, await availableDevices()) : describeModel(folder, await availableDevices());
-  writeLine(io.stdout, cmd.json ? JSON.stringify(info, null, 2) : formatModelInfo(info));
+  const devices = await availableDevices();
+  const info = isCheckpointFile(folder) ? describeCheckpoint(folder, cmd.modelFiles, devices) : infoView(describeModel(folder), devices);
+  writeLine(io.stdout, cmd.json ? JSON.stringify(info, null, 2) : formatInfoView(info));
 }
 
 /** The exit code for an error, after printing it; `stateDir`: where an interrupted run kept its finished stages. */

@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import type { RgbImage } from '../pipeline/result.js';
 import { fail } from './arg-values.js';
 import type { InputImage } from './input-image.js';
+import type { RunCost } from '../pipeline/cost-estimate.js';
 import { resolveTargetSize, type TargetSize } from './target-size.js';
 
 /** The exact output size and the size the pipeline runs at (each side the nearest multiple of 8, at least 8). */
@@ -23,13 +24,13 @@ const toMultipleOf8 = (v: number): number => Math.max(8, Math.round(v / 8) * 8);
  * `--scale s`: round(input side · s) for each side; `--width/--height`: as given. Sizes above the generate
  * command's limit need --force (generate's message, with the model's native size for its cost estimate).
  */
-export function upscaleSize(size: TargetSize, input: RgbImage, nativeSize: number, force: boolean): UpscaleSize {
+export function upscaleSize(size: TargetSize, input: RgbImage, nativeSize: number, force: boolean, cost?: (width: number, height: number) => RunCost): UpscaleSize {
   const width = size.kind === 'pixels' ? size.width : Math.round(input.width * size.scale);
   const height = size.kind === 'pixels' ? size.height : Math.round(input.height * size.scale);
   if (width < 1 || height < 1) fail(`--scale ${size.kind === 'scale' ? size.scale : ''} makes ${input.width}x${input.height} smaller than one pixel`);
   const runWidth = toMultipleOf8(width);
   const runHeight = toMultipleOf8(height);
-  resolveTargetSize({ kind: 'pixels', width: runWidth, height: runHeight }, nativeSize, force);
+  resolveTargetSize({ kind: 'pixels', width: runWidth, height: runHeight }, nativeSize, force, cost);
   return { width, height, runWidth, runHeight };
 }
 

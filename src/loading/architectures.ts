@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { packageRoot, defaultModelPath } from '../cli/package-info.js';
 import { ConfigError } from '../errors.js';
-import type { TextEncoderRole } from '../pipeline/prompt-encoding.js';
+import type { TextEncoderRole } from '../prompts/prompt-encoder.js';
 import { CLIPTokenizer } from '../tokenizers/clip-tokenizer.js';
 import type { ClipPadding } from '../tokenizers/clip-vocabulary.js';
 import { openModelFolder, readJsonObject, type JsonObject, type PipelineClass } from '../weights/diffusers-folder.js';

@@ -1,20 +1,18 @@
 /**
  * What Components needs from a single-file checkpoint: a ModelFolder-shaped description (configs from the
  * architecture, paths naming the file), the prompt encoder with its text-encoder sessions, the UNet and the
- * VAE bound to the file's tensors. The text-encoder session set-up mirrors createPromptEncoder
- * (pipeline/prompt-encoding.ts), which reads folders only.
+ * VAE bound to the file's tensors. The text-encoder sessions are opened in sessions.ts, as for folders.
  */
-import type { Device } from '../engine/providers.js';
-import { ModelSession } from '../engine/session.js';
 import type { AutoencoderKL } from '../models/autoencoder-kl.js';
-import { buildCLIPTextGraph, type CLIPTextModel } from '../models/clip-text-model.js';
-import type { LoadedUNet } from '../models/unet-2d-condition.js';
+import type { CLIPTextModel } from '../models/clip-text-model.js';
 import type { AutoencoderKLConfig } from '../models/vae-config.js';
-import { CachedPromptEncoder, type TextEncoderPart } from '../pipeline/prompt-encoding.js';
+import { CachedPromptEncoder } from '../prompts/prompt-encoder.js';
 import type { CLIPTokenizer } from '../tokenizers/clip-tokenizer.js';
 import type { ComponentWeights } from '../weights/component-weights.js';
 import type { ConfiguredComponent, ModelComponent, ModelFolder } from '../weights/diffusers-folder.js';
 import { ConfigError } from '../errors.js';
+import type { LoadedUNet } from './component-folder.js';
+import { openTextEncoderSessions, type SessionPlace, type TextEncoderToOpen } from './sessions.js';
 import { openCheckpoint, type BoundCheckpoint, type OpenCheckpointOptions } from './single-file.js';
 
 /** The parts Components is made of, for a checkpoint file. */
@@ -29,9 +27,7 @@ export interface CheckpointParts {
   readonly vaeWeights: ComponentWeights;
 }
 
-export interface CheckpointLoadOptions extends OpenCheckpointOptions {
-  readonly device?: Device;
-  readonly threads?: number;
+export interface CheckpointLoadOptions extends OpenCheckpointOptions, SessionPlace {
   readonly onWarning?: (message: string) => void;
   /** Called with each text encoder's module tree before its graph is built (LoRA terms). */
   readonly prepareTextEncoder?: (component: string, model: CLIPTextModel) => void;
@@ -69,34 +65,16 @@ export function checkpointFolder(b: BoundCheckpoint): ModelFolder {
 /** Opens, detects, binds and builds the text-encoder sessions of a checkpoint file. */
 export async function loadCheckpointParts(file: string, options: CheckpointLoadOptions = {}): Promise<CheckpointParts> {
   const b = openCheckpoint(file, options);
-  const parts: TextEncoderPart[] = [];
   let firstTokenizer: CLIPTokenizer | undefined;
-  try {
+  function* encoders(): Generator<TextEncoderToOpen> {
     for (const te of b.textEncoders) {
       options.prepareTextEncoder?.(te.spec.role.component, te.model);
       const tokenizer = te.spec.tokenizer();
       firstTokenizer ??= tokenizer;
-      const config = te.model.config;
-      if (tokenizer.maxLength > config.max_position_embeddings) {
-        throw new ConfigError(`${b.architecture.configSource}: model_max_length ${tokenizer.maxLength} exceeds ${te.spec.role.component}'s max_position_embeddings ${config.max_position_embeddings}`);
-      }
-      const role = te.spec.role;
-      const outputs = role.pooled ? [role.hiddenState, role.pooled] : [role.hiddenState];
-      const graph = buildCLIPTextGraph(te.model, { outputs, seqLen: tokenizer.maxLength });
-      const session = await ModelSession.create(graph.toModelProto(), {
-        weightsDir: te.weights.weightsDir,
-        ...(options.device ? { device: options.device } : {}),
-        ...(options.threads ? { threads: options.threads } : {}),
-      });
-      parts.push({
-        role, tokenizer, session, hiddenSize: config.hidden_size,
-        ...(role.pooled === 'text_embeds' ? { pooledSize: config.projection_dim } : role.pooled ? { pooledSize: config.hidden_size } : {}),
-      });
+      yield { role: te.spec.role, model: te.model, weightsDir: te.weights.weightsDir, tokenizer, tokenizerSource: b.architecture.configSource };
     }
-  } catch (e) {
-    for (const p of parts) await p.session.release?.();
-    throw e;
   }
+  const parts = await openTextEncoderSessions(encoders(), options);
   const promptEncoder = new CachedPromptEncoder(parts, {
     forceZerosForEmptyPrompt: b.architecture.forceZerosForEmptyPrompt,
     ...(options.onWarning ? { onWarning: options.onWarning } : {}),

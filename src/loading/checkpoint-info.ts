@@ -4,7 +4,7 @@
  * (headers only, no tensor data read), plus the file's tensors no component uses (EMA copies, buffers).
  */
 import { basename } from 'node:path';
-import type { ComponentInfo, ModelInfo } from '../cli/info.js';
+import type { ComponentInfo, InfoView } from '../cli/info.js';
 import type { ComponentWeights } from '../weights/component-weights.js';
 import { checkpointFolder } from './checkpoint-components.js';
 import type { MappedKey } from './checkpoint-weights.js';
@@ -13,7 +13,7 @@ import { openCheckpoint, type OpenCheckpointOptions } from './single-file.js';
 const FAMILY = { sd1: 'SD 1.x', sd2: 'SD 2.x', sdxl: 'SDXL' } as const;
 
 /** Describes a checkpoint file; `devices` are the execution providers to list. */
-export function describeCheckpoint(file: string, options: OpenCheckpointOptions, devices: readonly string[]): ModelInfo & { readonly unusedTensors: number } {
+export function describeCheckpoint(file: string, options: OpenCheckpointOptions, devices: readonly string[]): InfoView & { readonly unusedTensors: number } {
   const b = openCheckpoint(file, options);
   const folder = checkpointFolder(b);
   const used = new Set<string>();

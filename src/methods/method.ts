@@ -6,7 +6,7 @@
  * reports — is the pipeline's (src/pipeline/generate.ts). Adding a method is adding a file and a row in
  * index.ts.
  */
-import type { Components } from '../pipeline/components.js';
+import type { Components } from '../loading/components.js';
 import type { ConditionContext } from '../pipeline/conditions.js';
 import type { ResolvedOptions, Method } from '../options/index.js';
 import type { RandomStreams } from '../pipeline/random-streams.js';

@@ -4,11 +4,8 @@
  * transformers' defaults; a full `CLIPConfig` (model_type "clip") contributes its `text_config`, as
  * `CLIPTextConfig.from_pretrained` does. `architectures` decides whether a `text_projection` exists.
  */
-import { readTextFile } from '../weights/read-text-file.js';
 
-import { join } from 'node:path';
-import { ConfigError, describeValue, jsonErrorText } from '../errors.js';
-import { parsePythonJson } from '../weights/python-json.js';
+import { ConfigError, describeValue } from '../errors.js';
 
 /** Activations CLIP text towers use: OpenAI CLIP quick_gelu, OpenCLIP (SD2, SDXL's bigG) exact gelu. */
 export const CLIP_HIDDEN_ACTS = ['quick_gelu', 'gelu'] as const;
@@ -130,20 +127,3 @@ export function hasTextProjection(config: CLIPTextConfig): boolean {
   return config.architectures[0] === 'CLIPTextModelWithProjection';
 }
 
-/** Reads and parses `<dir>/config.json`. */
-export function loadCLIPTextConfig(dir: string, options: ParseCLIPTextConfigOptions = {}): CLIPTextConfig {
-  const file = join(dir, 'config.json');
-  let text: string;
-  try {
-    text = readTextFile(file);
-  } catch {
-    throw new ConfigError(`${file}: cannot read the text encoder config`);
-  }
-  let json: unknown;
-  try {
-    json = parsePythonJson(text);
-  } catch (e) {
-    throw new ConfigError(`${file}: not valid JSON (${jsonErrorText(e)})`);
-  }
-  return parseCLIPTextConfig(json, file, options);
-}

@@ -13,12 +13,11 @@
  * and builds only the layers the requested outputs depend on.
  */
 import { GraphBuilder, type Value } from '../graph/builder.js';
-import { Module, ModuleList, bindWeights } from '../graph/module.js';
+import { Module, ModuleList } from '../graph/module.js';
 import { Embedding, LayerNorm, Linear } from '../graph/nn.js';
 import { add, gelu, matmul, mul, quickGelu, reshape, scalar, slice, softmax, transpose } from '../graph/ops.js';
 import { OptionsError } from '../errors.js';
-import { openComponentWeights, type ComponentWeights } from '../weights/component-weights.js';
-import { hasTextProjection, loadCLIPTextConfig, type CLIPTextConfig, type ParseCLIPTextConfigOptions } from './clip-config.js';
+import { hasTextProjection, type CLIPTextConfig } from './clip-config.js';
 
 /** torch.finfo(float32).min: what transformers' _create_4d_causal_attention_mask puts above the diagonal. */
 const FLOAT32_MIN = -3.4028234663852886e38;
@@ -231,24 +230,6 @@ export class CLIPTextModel extends Module {
     if (wanted.has('text_embeds')) result.text_embeds = g.scope('text_projection', () => this.text_projection!.forward(g, pooled)); // [B, P]
     return result;
   }
-}
-
-/** A text encoder read from a component folder, with its weights bound. */
-export interface LoadedCLIPTextModel {
-  readonly model: CLIPTextModel;
-  readonly weights: ComponentWeights;
-}
-
-/**
- * Parses `<dir>/config.json`, builds the module tree and binds it to the folder's safetensors weights
- * (WeightsError naming the key on any mismatch).
- */
-export function loadCLIPTextModel(dir: string, options: ParseCLIPTextConfigOptions & { variant?: string } = {}): LoadedCLIPTextModel {
-  const config = loadCLIPTextConfig(dir, options);
-  const model = new CLIPTextModel(config);
-  const weights = openComponentWeights(dir, options.variant ? { variant: options.variant } : {});
-  bindWeights(model, weights);
-  return { model, weights };
 }
 
 /** Builds the ONNX graph: input `input_ids` int64 [batch, S], the requested outputs as float32. */

@@ -11,13 +11,39 @@ import { Module, ModuleList, bindWeights, type WeightLookup } from '../graph/mod
 import { Conv2d, GroupNorm } from '../graph/nn.js';
 import { add, concat, mul, scalar, slice, sub } from '../graph/ops.js';
 import { OptionsError } from '../errors.js';
-import { openComponentWeights, type ComponentWeights } from '../weights/component-weights.js';
 import { activation } from './activations.js';
 import { Attention, type AttentionContext } from './attention.js';
 import { Timesteps, TimestepEmbedding } from './embeddings.js';
 import { redilatedConv } from './redilated-conv.js';
 import { DownBlock, MidBlock, UpBlock, type BlockCommon, type BlockInputs } from './unet-2d-blocks.js';
-import { readUNetConfig, type UNet2DConditionConfig } from './unet-config.js';
+import type { UNet2DConditionConfig } from './unet-config.js';
+
+/** The up blocks: every per-level list reversed, as diffusers does. */
+function upBlocks(c: UNet2DConditionConfig, common: BlockCommon): ModuleList<UpBlock> {
+  const n = c.block_out_channels.length;
+  const rev = <T>(xs: readonly T[]): T[] => [...xs].reverse();
+  const rBoc = rev(c.block_out_channels);
+  const rHeads = rev(c.num_attention_heads);
+  const rLayers = rev(c.layers_per_block);
+  const rCross = rev(c.cross_attention_dim);
+  const rDepth = c.reverse_transformer_layers_per_block ?? rev(c.transformer_layers_per_block);
+  const rOnly = rev(c.only_cross_attention);
+  return new ModuleList(
+    c.up_block_types.map((type, i) => {
+      const level = {
+        numLayers: rLayers[i]! + 1,
+        transformerLayersPerBlock: rDepth[i]!,
+        inChannels: rBoc[Math.min(i + 1, n - 1)]!,
+        outChannels: rBoc[i]!,
+        prevOutputChannel: i === 0 ? rBoc[0]! : rBoc[i - 1]!,
+        crossAttentionDim: rCross[i]!,
+        numAttentionHeads: rHeads[i]!,
+        onlyCrossAttention: rOnly[i]!,
+      };
+      return new UpBlock(type, common, level, i !== n - 1);
+    }),
+  );
+}
 
 /** UNet2DConditionModel; property names are the state-dict prefixes. */
 export class UNet2DConditionModel extends Module {
@@ -86,29 +112,7 @@ export class UNet2DConditionModel extends Module {
         c.mid_block_scale_factor,
       );
     }
-    // up: every per-level list reversed, as diffusers does
-    const rev = <T>(xs: readonly T[]): T[] => [...xs].reverse();
-    const rBoc = rev(boc);
-    const rHeads = rev(c.num_attention_heads);
-    const rLayers = rev(c.layers_per_block);
-    const rCross = rev(c.cross_attention_dim);
-    const rDepth = c.reverse_transformer_layers_per_block ?? rev(c.transformer_layers_per_block);
-    const rOnly = rev(c.only_cross_attention);
-    this.up_blocks = new ModuleList(
-      c.up_block_types.map((type, i) => {
-        const level = {
-          numLayers: rLayers[i]! + 1,
-          transformerLayersPerBlock: rDepth[i]!,
-          inChannels: rBoc[Math.min(i + 1, n - 1)]!,
-          outChannels: rBoc[i]!,
-          prevOutputChannel: i === 0 ? rBoc[0]! : rBoc[i - 1]!,
-          crossAttentionDim: rCross[i]!,
-          numAttentionHeads: rHeads[i]!,
-          onlyCrossAttention: rOnly[i]!,
-        };
-        return new UpBlock(type, common, level, i !== n - 1);
-      }),
-    );
+    this.up_blocks = upBlocks(c, common);
     // out
     this.conv_norm_out = new GroupNorm(c.norm_num_groups, boc[0]!, c.norm_eps);
     this.conv_out = new Conv2d(boc[0]!, c.out_channels, c.conv_out_kernel, { padding: (c.conv_out_kernel - 1) >> 1 });
@@ -307,20 +311,6 @@ function redilateConvs(g: GraphBuilder, model: UNet2DConditionModel, paths: read
   return () => {
     for (const c of patched) delete (c as Partial<Pick<Conv2d, 'forward'>>).forward;
   };
-}
-
-/** A UNet folder opened for building: parsed config, bound weights, and the folder the session reads them from. */
-export interface LoadedUNet {
-  readonly model: UNet2DConditionModel;
-  readonly weights: ComponentWeights;
-}
-
-/** Reads `<dir>/config.json`, builds the module tree and binds it to the folder's safetensors weights. */
-export function loadUNet(dir: string, options: { variant?: string } = {}): LoadedUNet {
-  const model = new UNet2DConditionModel(readUNetConfig(dir));
-  const weights = openComponentWeights(dir, options);
-  bindUNetWeights(model, weights);
-  return { model, weights };
 }
 
 /** Binds weights by state-dict key (WeightsError naming the key on a missing/misshapen/unexpected weight). */

@@ -5,12 +5,9 @@
  * resolved into lists the way `__init__` does, including the legacy quirk that `attention_head_dim` is
  * really the number of heads when `num_attention_heads` is absent (diffusers issue #2011).
  */
-import { readTextFile } from '../weights/read-text-file.js';
 
-import { join } from 'node:path';
 import { ConfigError, describeValue } from '../errors.js';
 import { ACTIVATIONS, type ActivationName } from './activations.js';
-import { parsePythonJson } from '../weights/python-json.js';
 
 export const DOWN_BLOCK_TYPES = ['DownBlock2D', 'CrossAttnDownBlock2D'] as const;
 export const UP_BLOCK_TYPES = ['UpBlock2D', 'CrossAttnUpBlock2D'] as const;
@@ -142,22 +139,82 @@ const UNSUPPORTED: ReadonlyArray<[key: string, isDefault: (v: unknown) => boolea
 /** Most resnet + transformer blocks a config may describe (see the check in parseUNet2DConditionConfig). */
 export const MAX_UNET_BLOCKS = 10_000;
 
+/** A list of block type names, each one of `allowed`. */
+function blockTypeList<T extends string>(r: Reader, key: string, def: readonly T[], allowed: readonly T[]): T[] {
+  const v = r.json[key] ?? def;
+  if (!Array.isArray(v) || v.length === 0) r.fail(key, v, 'a non-empty list of block type names');
+  return (v as unknown[]).map((t, i) => {
+    if (typeof t !== 'string' || !allowed.includes(t as T)) {
+      throw new ConfigError(`${r.file}: unknown block type ${describeValue(t)} in ${key}[${i}]; supported: ${allowed.join(', ')}`);
+    }
+    return t as T;
+  });
+}
+
+/** attention_head_dim per level, which diffusers v0.27 uses as the number of heads (#2011). */
+function attentionHeads(r: Reader, n: number): { attention_head_dim: (number | null)[]; num_attention_heads: number[] } {
+  if (r.has('num_attention_heads')) {
+    // diffusers v0.27 raises here too: the key's meaning is reserved until the naming is fixed (#2011).
+    r.fail('num_attention_heads', r.json.num_attention_heads, 'null (diffusers v0.27 refuses it; heads are given by attention_head_dim)');
+  }
+  const attention_head_dim = r.perLevel('attention_head_dim', 8, n, (v, w) => (v === null ? null : positiveInt(r, v, w)));
+  const num_attention_heads = attention_head_dim.map((h, i) => {
+    if (h === null) throw new ConfigError(`${r.file}: "attention_head_dim[${i}]" is null, so the number of heads is unknown`);
+    return h;
+  });
+  return { attention_head_dim, num_attention_heads };
+}
+
+/** transformer_layers_per_block per level and, when given (required for nested lists), the up path's. */
+function transformerDepths(r: Reader, n: number): { transformer_layers_per_block: TransformerDepth[]; reverse_transformer_layers_per_block: TransformerDepth[] | null } {
+  const transformer_layers_per_block = r.perLevel('transformer_layers_per_block', 1, n, (v, w) => depth(r, v, w));
+  let reverse_transformer_layers_per_block: TransformerDepth[] | null = null;
+  if (r.has('reverse_transformer_layers_per_block')) {
+    const v = r.json.reverse_transformer_layers_per_block;
+    if (!Array.isArray(v) || v.length !== n) r.fail('reverse_transformer_layers_per_block', v, `a list with one entry per up block (${n})`);
+    reverse_transformer_layers_per_block = (v as unknown[]).map((x, i) => depth(r, x, `reverse_transformer_layers_per_block[${i}]`));
+  } else if (transformer_layers_per_block.some((d) => Array.isArray(d))) {
+    r.fail('reverse_transformer_layers_per_block', null, 'a list when transformer_layers_per_block is a list of lists (as diffusers requires)');
+  }
+  return { transformer_layers_per_block, reverse_transformer_layers_per_block };
+}
+
+/** SDXL's text_time addition embedding and its two sizes (both required with it). */
+function additionEmbedding(r: Reader): { addition_embed_type: 'text_time' | null; addition_time_embed_dim: number | null; projection_class_embeddings_input_dim: number | null } {
+  const addition_embed_type = r.oneOf<'text_time'>('addition_embed_type', null, ['text_time'], ' or null (other addition embeddings are not supported)');
+  const addition_time_embed_dim = r.intOrNull('addition_time_embed_dim');
+  const projection_class_embeddings_input_dim = r.intOrNull('projection_class_embeddings_input_dim');
+  if (addition_embed_type === 'text_time') {
+    if (addition_time_embed_dim === null) r.fail('addition_time_embed_dim', null, 'a positive integer when addition_embed_type is "text_time"');
+    if (projection_class_embeddings_input_dim === null) r.fail('projection_class_embeddings_input_dim', null, 'a positive integer when addition_embed_type is "text_time"');
+  }
+  return { addition_embed_type, addition_time_embed_dim, projection_class_embeddings_input_dim };
+}
+
+/**
+ * The module tree is built from these counts before any weight is read, so a hostile config could ask for
+ * millions of layers and exhaust memory; bound the total (SDXL's UNet has about 100 resnet/transformer blocks).
+ */
+function checkBlockCount(r: Reader, layers: readonly number[], depths: readonly TransformerDepth[], reverse: readonly TransformerDepth[] | null): void {
+  const n = layers.length;
+  const depthOf = (d: TransformerDepth | undefined): number => (d === undefined ? 0 : Array.isArray(d) ? d.reduce((a, b) => a + b, 0) : (d as number));
+  let blocks = depthOf(depths[n - 1]) + 2;
+  for (let i = 0; i < n; i++) {
+    const up = reverse?.[i] ?? depths[n - 1 - i];
+    blocks += layers[i]! * (1 + depthOf(depths[i])) + (layers[n - 1 - i]! + 1) * (1 + depthOf(up));
+  }
+  if (blocks > MAX_UNET_BLOCKS) {
+    r.fail('layers_per_block', r.json.layers_per_block ?? 2, `counts that, with transformer_layers_per_block, give at most ${MAX_UNET_BLOCKS} resnet and transformer blocks (these give ${blocks})`);
+  }
+}
+
 /** Parses and validates a UNet2DConditionModel config.json object; `file` is named in errors. */
 export function parseUNet2DConditionConfig(json: unknown, file: string): UNet2DConditionConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError(`${file}: not a JSON object`);
   const r = new Reader(json as Json, file);
   for (const [key, ok, what] of UNSUPPORTED) if (!ok(r.json[key])) r.fail(key, r.json[key], what);
 
-  const blockList = <T extends string>(key: string, def: readonly T[], allowed: readonly T[]): T[] => {
-    const v = r.json[key] ?? def;
-    if (!Array.isArray(v) || v.length === 0) r.fail(key, v, 'a non-empty list of block type names');
-    return (v as unknown[]).map((t, i) => {
-      if (typeof t !== 'string' || !allowed.includes(t as T)) {
-        throw new ConfigError(`${file}: unknown block type ${describeValue(t)} in ${key}[${i}]; supported: ${allowed.join(', ')}`);
-      }
-      return t as T;
-    });
-  };
+  const blockList = <T extends string>(key: string, def: readonly T[], allowed: readonly T[]): T[] => blockTypeList(r, key, def, allowed);
   const down_block_types = blockList('down_block_types', ['CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D'], DOWN_BLOCK_TYPES);
   const up_block_types = blockList('up_block_types', ['UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'], UP_BLOCK_TYPES);
   const n = down_block_types.length;
@@ -168,15 +225,7 @@ export function parseUNet2DConditionConfig(json: unknown, file: string): UNet2DC
   if (!Array.isArray(boc) || boc.length !== n) r.fail('block_out_channels', boc, `a list with one entry per down block (${n})`);
   const block_out_channels = (boc as unknown[]).map((v, i) => positiveInt(r, v, `block_out_channels[${i}]`));
 
-  if (r.has('num_attention_heads')) {
-    // diffusers v0.27 raises here too: the key's meaning is reserved until the naming is fixed (#2011).
-    r.fail('num_attention_heads', r.json.num_attention_heads, 'null (diffusers v0.27 refuses it; heads are given by attention_head_dim)');
-  }
-  const attention_head_dim = r.perLevel('attention_head_dim', 8, n, (v, w) => (v === null ? null : positiveInt(r, v, w)));
-  const num_attention_heads = attention_head_dim.map((h, i) => {
-    if (h === null) throw new ConfigError(`${file}: "attention_head_dim[${i}]" is null, so the number of heads is unknown`);
-    return h;
-  });
+  const { attention_head_dim, num_attention_heads } = attentionHeads(r, n);
 
   const onlyCross = r.json.only_cross_attention ?? false;
   const only_cross_attention = r.perLevel('only_cross_attention', false, n, (v, w): boolean => {
@@ -186,24 +235,10 @@ export function parseUNet2DConditionConfig(json: unknown, file: string): UNet2DC
   const midOnly = r.json.mid_block_only_cross_attention;
   const mid_block_only_cross_attention = midOnly == null ? (typeof onlyCross === 'boolean' ? onlyCross : false) : r.bool('mid_block_only_cross_attention', false);
 
-  const transformer_layers_per_block = r.perLevel('transformer_layers_per_block', 1, n, (v, w) => depth(r, v, w));
-  let reverse_transformer_layers_per_block: TransformerDepth[] | null = null;
-  if (r.has('reverse_transformer_layers_per_block')) {
-    const v = r.json.reverse_transformer_layers_per_block;
-    if (!Array.isArray(v) || v.length !== n) r.fail('reverse_transformer_layers_per_block', v, `a list with one entry per up block (${n})`);
-    reverse_transformer_layers_per_block = (v as unknown[]).map((x, i) => depth(r, x, `reverse_transformer_layers_per_block[${i}]`));
-  } else if (transformer_layers_per_block.some((d) => Array.isArray(d))) {
-    r.fail('reverse_transformer_layers_per_block', null, 'a list when transformer_layers_per_block is a list of lists (as diffusers requires)');
-  }
+  const { transformer_layers_per_block, reverse_transformer_layers_per_block } = transformerDepths(r, n);
 
   const act = (key: string, def: ActivationName | null): ActivationName | null => r.oneOf(key, def, ACTIVATIONS);
-  const addition_embed_type = r.oneOf<'text_time'>('addition_embed_type', null, ['text_time'], ' or null (other addition embeddings are not supported)');
-  const addition_time_embed_dim = r.intOrNull('addition_time_embed_dim');
-  const projection_class_embeddings_input_dim = r.intOrNull('projection_class_embeddings_input_dim');
-  if (addition_embed_type === 'text_time') {
-    if (addition_time_embed_dim === null) r.fail('addition_time_embed_dim', null, 'a positive integer when addition_embed_type is "text_time"');
-    if (projection_class_embeddings_input_dim === null) r.fail('projection_class_embeddings_input_dim', null, 'a positive integer when addition_embed_type is "text_time"');
-  }
+  const { addition_embed_type, addition_time_embed_dim, projection_class_embeddings_input_dim } = additionEmbedding(r);
   const norm_num_groups = r.int('norm_num_groups', 32, 1);
   for (const [i, c] of block_out_channels.entries()) {
     if (c % norm_num_groups !== 0) r.fail(`block_out_channels[${i}]`, c, `a multiple of norm_num_groups (${norm_num_groups})`);
@@ -214,17 +249,7 @@ export function parseUNet2DConditionConfig(json: unknown, file: string): UNet2DC
     return k;
   };
   const layers_per_block = r.perLevel('layers_per_block', 2, n, (v, w) => positiveInt(r, v, w));
-  // The module tree is built from these counts before any weight is read, so a hostile config could ask for
-  // millions of layers and exhaust memory; bound the total (SDXL's UNet has about 100 resnet/transformer blocks).
-  const depthOf = (d: TransformerDepth | undefined): number => (d === undefined ? 0 : Array.isArray(d) ? d.reduce((a, b) => a + b, 0) : (d as number));
-  let blocks = depthOf(transformer_layers_per_block[n - 1]) + 2;
-  for (let i = 0; i < n; i++) {
-    const up = reverse_transformer_layers_per_block?.[i] ?? transformer_layers_per_block[n - 1 - i];
-    blocks += layers_per_block[i]! * (1 + depthOf(transformer_layers_per_block[i])) + (layers_per_block[n - 1 - i]! + 1) * (1 + depthOf(up));
-  }
-  if (blocks > MAX_UNET_BLOCKS) {
-    r.fail('layers_per_block', r.json.layers_per_block ?? 2, `counts that, with transformer_layers_per_block, give at most ${MAX_UNET_BLOCKS} resnet and transformer blocks (these give ${blocks})`);
-  }
+  checkBlockCount(r, layers_per_block, transformer_layers_per_block, reverse_transformer_layers_per_block);
   const sampleSize = r.json.sample_size;
   return {
     sample_size: sampleSize == null ? null : Array.isArray(sampleSize) ? positiveInt(r, sampleSize[0], 'sample_size[0]') : r.int('sample_size', 0, 1),
@@ -264,20 +289,3 @@ export function parseUNet2DConditionConfig(json: unknown, file: string): UNet2DC
   };
 }
 
-/** Reads and parses `<dir>/config.json` of a unet component folder. */
-export function readUNetConfig(dir: string): UNet2DConditionConfig {
-  const file = join(dir, 'config.json');
-  let text: string;
-  try {
-    text = readTextFile(file);
-  } catch {
-    throw new ConfigError(`${file}: missing (a diffusers unet folder needs config.json)`);
-  }
-  let json: unknown;
-  try {
-    json = parsePythonJson(text);
-  } catch {
-    throw new ConfigError(`${file}: not valid JSON`);
-  }
-  return parseUNet2DConditionConfig(json, file);
-}

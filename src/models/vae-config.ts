@@ -4,12 +4,9 @@
  * take diffusers' defaults. `use_quant_conv` / `use_post_quant_conv` / `mid_block_add_attention` are later
  * diffusers additions; accepting them (default true, the v0.27 behaviour) lets newer VAE folders load.
  */
-import { readTextFile } from '../weights/read-text-file.js';
 
-import { join } from 'node:path';
-import { ConfigError, describeValue, jsonErrorText } from '../errors.js';
+import { ConfigError, describeValue } from '../errors.js';
 import { ACTIVATIONS, type ActivationName } from './activations.js';
-import { parsePythonJson } from '../weights/python-json.js';
 
 export interface AutoencoderKLConfig {
   readonly in_channels: number;
@@ -130,6 +127,13 @@ export function parseAutoencoderKLConfig(json: unknown, file: string): Autoencod
     use_post_quant_conv: bool('use_post_quant_conv'),
     mid_block_add_attention: bool('mid_block_add_attention'),
   };
+  checkVaeSizes(config, bad);
+  return config;
+}
+
+/** Cross-field checks: the resnet count is bounded, and norm_num_groups divides every block width. */
+function checkVaeSizes(config: AutoencoderKLConfig, bad: (field: string, value: unknown, expected: string) => never): void {
+  const blockOut = config.block_out_channels;
   // The encoder/decoder module trees are built before weights are read: bound their size against hostile counts
   // (the SD/SDXL VAE has 4 levels of 2-3 resnets).
   const resnets = blockOut.length * (2 * config.layers_per_block + 1);
@@ -140,7 +144,6 @@ export function parseAutoencoderKLConfig(json: unknown, file: string): Autoencod
       bad('norm_num_groups', config.norm_num_groups, `a divisor of every block_out_channels entry (block_out_channels[${i}] = ${c})`);
     }
   });
-  return config;
 }
 
 /** How many pixels one latent cell spans per side: 2^(len(block_out_channels) − 1) (8 for SD/SDXL). */
@@ -148,20 +151,3 @@ export function vaeScaleFactor(config: Pick<AutoencoderKLConfig, 'block_out_chan
   return 2 ** (config.block_out_channels.length - 1);
 }
 
-/** Reads and parses `<dir>/config.json`. */
-export function loadAutoencoderKLConfig(dir: string): AutoencoderKLConfig {
-  const file = join(dir, 'config.json');
-  let text: string;
-  try {
-    text = readTextFile(file);
-  } catch {
-    throw new ConfigError(`${file}: cannot read the VAE config`);
-  }
-  let json: unknown;
-  try {
-    json = parsePythonJson(text);
-  } catch (e) {
-    throw new ConfigError(`${file}: not valid JSON (${jsonErrorText(e)})`);
-  }
-  return parseAutoencoderKLConfig(json, file);
-}

@@ -11,7 +11,7 @@ import { AbortedError } from '../errors.js';
 import { METHOD_TABLE } from '../methods/index.js';
 import type { WindowPrompts, WindowPromptsReview } from '../patch/window-prompts.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Components } from './components.js';
+import type { Components } from '../loading/components.js';
 import type { ProgressCallback } from './events.js';
 import { runFirstPass } from './first-pass.js';
 import { GenerationRun, now } from './generation-run.js';

@@ -15,7 +15,7 @@ import { createScheduler, type Scheduler } from '../schedulers/index.js';
 import { bigintAsString } from '../tensor/seed.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { CheckpointDir, type CheckpointState, type StageWindows } from './checkpoint.js';
-import type { Components } from './components.js';
+import type { Components } from '../loading/components.js';
 import { guidedConditions, type ConditionContext } from './conditions.js';
 import type { GenerateContext } from './generate.js';
 import type { ResolvedOptions } from '../options/index.js';

@@ -5,6 +5,7 @@
 import type { Device } from '../engine/providers.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { RandomStreams } from './generate.js';
+import type { RunCost } from './cost-estimate.js';
 import type { ProgressCallback } from './events.js';
 import type { GenerateOptions } from '../options/index.js';
 import type { GenerateResult, StageResult } from './result.js';
@@ -78,5 +79,10 @@ export interface Pipeline {
   readonly model: PipelineModelInfo;
   /** One call at a time: a call while another runs on this pipeline throws an OptionsError at once. */
   generate(options: GenerateOptions, context?: RunContext & RunHooks): Promise<GenerateResult>;
+  /**
+   * The UNet work generate(options) would do (rows per stage, equal to its report's unetCalls) and the memory of
+   * its full-size tensors, without running it (pipeline/cost-estimate.ts). @throws OptionsError as generate would.
+   */
+  estimate(options: GenerateOptions): RunCost;
   dispose(): Promise<void>;
 }

@@ -2,8 +2,9 @@
  * loadPipeline: the library's entry point. Loads a model folder once; generate() many times.
  */
 import { OptionsError } from '../errors.js';
-import { Components } from './components.js';
+import { Components } from '../loading/components.js';
 import { generate } from './generate.js';
+import { estimateRunCost, type RunCost } from './cost-estimate.js';
 import type { GenerateOptions } from '../options/index.js';
 import type { LoadOptions, Pipeline, PipelineModelInfo, RunContext, RunHooks } from './pipeline-api.js';
 import type { GenerateResult } from './result.js';
@@ -35,6 +36,10 @@ class LoadedPipeline implements Pipeline {
       this.warnings.sink = undefined;
       this.running = false;
     }
+  }
+
+  estimate(options: GenerateOptions): RunCost {
+    return estimateRunCost(this.components, options);
   }
 
   async dispose(): Promise<void> {

@@ -4,8 +4,11 @@
  * the job is dropped. The queue (jobs.ts) runs it; the page sees it through `summary()`.
  */
 import { randomBytes } from 'node:crypto';
+import { countUNetWork } from '../pipeline/cost-estimate.js';
 import type { ProgressEvent } from '../pipeline/events.js';
+import type { GenerateOptions } from '../options/index.js';
 import type { WindowPrompts } from '../patch/window-prompts.js';
+import type { ModelEntry } from './models.js';
 import type { JobRequest } from './settings.js';
 import { tableDefault } from '../options/option-table.js';
 
@@ -73,18 +76,22 @@ export interface JobSummary {
   readonly error: string | null;
 }
 
-/** Relative work per denoising step of each stage: stage 1 = 1, stage s = its patch windows + dilated samples (target-size.ts's count). */
-export function stageWeights(method: string, width: number, height: number, nativeSize: number): number[] {
-  if (method !== 'accdiffusion' && method !== 'demofusion') {
-    if (method !== 'multidiffusion') return [1];
-    const across = (n: number) => Math.max(1, Math.ceil((n / nativeSize - 1) * 2) + 1);
-    return [across(width) * across(height)];
+/**
+ * Relative work of each stage (the library's cost estimate, pipeline/cost-estimate.ts, in native-size UNet
+ * evaluations; CFG doubles every stage alike, and the attention grid is SD/SDXL's 4 latent cells), for the progress
+ * bar; [1] for options the run itself will refuse.
+ */
+export function stageWeights(o: GenerateOptions, model: Pick<ModelEntry, 'nativeLatentSize' | 'vaeScaleFactor'>): number[] {
+  try {
+    const cost = countUNetWork({
+      method: o.method ?? 'accdiffusion', width: o.width, height: o.height, nativeLatentSize: model.nativeLatentSize, vaeScaleFactor: model.vaeScaleFactor,
+      steps: o.steps ?? 50, classifierFreeGuidance: true, stride: o.stride ?? Math.max(1, Math.floor(model.nativeLatentSize / 2)),
+      ...((o.method ?? 'accdiffusion') === 'accdiffusion' && o.patchPrompts !== false ? { patchPromptCell: 4 } : {}),
+    });
+    return cost.stages.map((st) => st.nativeSizeEvaluations);
+  } catch {
+    return [1];
   }
-  const stages = Math.max(1, Math.ceil(Math.max(width, height) / nativeSize));
-  const aspect = Math.min(width, height) / Math.max(width, height);
-  const w = [1];
-  for (let s = 2; s <= stages; s++) w.push((2 * s - 1) * Math.max(1, Math.ceil((2 * s - 1) * aspect)) + s * s);
-  return w;
 }
 
 export class Job {
@@ -116,7 +123,7 @@ export class Job {
 
   constructor(readonly request: JobRequest) {
     const o = request.options;
-    this.weights = stageWeights(o.method ?? String(tableDefault('method')), o.width, o.height, request.model.nativeSize);
+    this.weights = stageWeights(o, request.model);
   }
 
   /** Starts or stops the work clock (stopped while loading and while waiting for the user). */

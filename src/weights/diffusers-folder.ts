@@ -133,9 +133,8 @@ function positiveInteger(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v > 0;
 }
 
-/** Opens a diffusers model folder: validates model_index.json and the component folders, reads the configs. */
-export function openModelFolder(dir: string): ModelFolder {
-  const path = resolve(dir);
+/** The checked path of model_index.json of a folder (every failure names the folder or the file). */
+function indexFileOf(path: string): string {
   if (!existsSync(path)) throw new ConfigError(`${path}: model folder does not exist`);
   if (!statSync(path).isDirectory()) throw new ConfigError(`${path}: is a file; a model folder (holding model_index.json) is expected`);
   const indexFile = join(path, 'model_index.json');
@@ -145,16 +144,16 @@ export function openModelFolder(dir: string): ModelFolder {
     const note = interruptedDownloadNote(indexFile);
     throw new ConfigError(note ? `${path}: has no model_index.json${note}` : `${path}: has no model_index.json, so it is not a diffusers model folder (pass such a folder, or a single-file .safetensors checkpoint as --model)`);
   }
-  const index = readJsonObject(indexFile);
+  return indexFile;
+}
 
+/** The pipeline class and the named components of model_index.json, with the required ones checked. */
+function parseIndex(index: JsonObject, indexFile: string): { pipelineClass: PipelineClass; named: Map<ComponentName, { library: string; className: string }> } {
   const className = index['_class_name'];
   if (typeof className !== 'string') throw new ConfigError(`${indexFile}: "_class_name" is missing or not a string`);
   if (!(PIPELINE_CLASSES as readonly string[]).includes(className)) {
     throw new ConfigError(`${indexFile}: pipeline class "${className}" is not supported; supported: ${PIPELINE_CLASSES.join(', ')}`);
   }
-  const pipelineClass = className as PipelineClass;
-  const isXlPipeline = pipelineClass.startsWith('StableDiffusionXL');
-
   const named = new Map<ComponentName, { library: string; className: string }>();
   for (const name of COMPONENT_NAMES) {
     if (!(name in index)) continue;
@@ -170,7 +169,11 @@ export function openModelFolder(dir: string): ModelFolder {
   for (const [a, b] of [['text_encoder_2', 'tokenizer_2'], ['tokenizer_2', 'text_encoder_2']] as const) {
     if (named.has(a) && !named.has(b)) throw new ConfigError(`${indexFile}: names "${a}" but not "${b}"; the two come as a pair`);
   }
+  return { pipelineClass: className as PipelineClass, named };
+}
 
+/** Each named component's folder, and its config where it has one (read here, once). */
+function readComponents(path: string, named: ReadonlyMap<ComponentName, { library: string; className: string }>): Map<ComponentName, ModelComponent | ConfiguredComponent> {
   const components = new Map<ComponentName, ModelComponent | ConfiguredComponent>();
   for (const name of COMPONENT_NAMES) {
     const entry = named.get(name);
@@ -191,12 +194,11 @@ export function openModelFolder(dir: string): ModelFolder {
       components.set(name, base);
     }
   }
-  const configured = (name: ComponentName) => components.get(name) as ConfiguredComponent;
-  const unet = configured('unet');
-  const vae = configured('vae');
-  const textEncoders = (['text_encoder', 'text_encoder_2'] as const).filter((n) => components.has(n)).map(configured);
-  const tokenizers = (['tokenizer', 'tokenizer_2'] as const).filter((n) => components.has(n)).map((n) => components.get(n)!);
+  return components;
+}
 
+/** The UNet's native latent size and the VAE's scale factor, from their configs. */
+function latentGeometry(unet: ConfiguredComponent, vae: ConfiguredComponent): { nativeLatentSize: number; vaeScaleFactor: number } {
   // diffusers' UNet2DConditionModel also accepts [height, width]; the pipelines only handle square latents.
   let sampleSize = unet.config['sample_size'];
   if (Array.isArray(sampleSize) && sampleSize.length === 2 && sampleSize[0] === sampleSize[1]) sampleSize = sampleSize[0];
@@ -208,10 +210,25 @@ export function openModelFolder(dir: string): ModelFolder {
   if (!Array.isArray(blockOut) || blockOut.length === 0 || !blockOut.every(positiveInteger)) {
     throw new ConfigError(`${vae.configFile}: "block_out_channels" must be a non-empty list of positive integers, found ${describeValue(blockOut)}`);
   }
-  const vaeScaleFactor = 2 ** (blockOut.length - 1);
+  return { nativeLatentSize: sampleSize, vaeScaleFactor: 2 ** (blockOut.length - 1) };
+}
+
+/** Opens a diffusers model folder: validates model_index.json and the component folders, reads the configs. */
+export function openModelFolder(dir: string): ModelFolder {
+  const path = resolve(dir);
+  const indexFile = indexFileOf(path);
+  const index = readJsonObject(indexFile);
+  const { pipelineClass, named } = parseIndex(index, indexFile);
+  const components = readComponents(path, named);
+  const configured = (name: ComponentName) => components.get(name) as ConfiguredComponent;
+  const unet = configured('unet');
+  const vae = configured('vae');
+  const textEncoders = (['text_encoder', 'text_encoder_2'] as const).filter((n) => components.has(n)).map(configured);
+  const tokenizers = (['tokenizer', 'tokenizer_2'] as const).filter((n) => components.has(n)).map((n) => components.get(n)!);
+  const { nativeLatentSize, vaeScaleFactor } = latentGeometry(unet, vae);
 
   let forceZerosForEmptyPrompt = false;
-  if (isXlPipeline) {
+  if (pipelineClass.startsWith('StableDiffusionXL')) {
     const v = index['force_zeros_for_empty_prompt'] ?? true;
     if (typeof v !== 'boolean') throw new ConfigError(`${indexFile}: "force_zeros_for_empty_prompt" must be true or false, found ${describeValue(v)}`);
     forceZerosForEmptyPrompt = v;
@@ -230,9 +247,9 @@ export function openModelFolder(dir: string): ModelFolder {
     scheduler: configured('scheduler'),
     components: [...components.values()],
     forceZerosForEmptyPrompt,
-    nativeLatentSize: sampleSize,
+    nativeLatentSize,
     vaeScaleFactor,
-    nativeSize: sampleSize * vaeScaleFactor,
+    nativeSize: nativeLatentSize * vaeScaleFactor,
     textEncoderCount: textEncoders.length,
     hasTextTimeEmbedding: unet.config['addition_embed_type'] === 'text_time',
   };

@@ -67,6 +67,45 @@ function fail(file: string, problem: string): never {
   throw new WeightsError(`${file}: ${problem}`);
 }
 
+/** One tensor entry of a header, validated against the data section (`dataSize` bytes from `dataStart`). */
+function parseTensorEntry(file: string, name: string, value: unknown, dataStart: number, dataSize: number): SafetensorsEntry {
+  const entry = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+  if (typeof entry !== 'object' || entry === null) fail(file, `tensor "${name}": entry is not an object`);
+  const dtype = entry.dtype;
+  if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) fail(file, `tensor "${name}": unsupported dtype ${describeValue(dtype)}`);
+  const shape = entry.shape;
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    fail(file, `tensor "${name}": shape ${describeValue(shape)} is not a list of non-negative integers`);
+  }
+  const offsets = entry.data_offsets;
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    fail(file, `tensor "${name}": data_offsets ${describeValue(offsets)} is not a pair of non-negative integers`);
+  }
+  const [begin, end] = offsets as [number, number];
+  if (end < begin) fail(file, `tensor "${name}": data_offsets [${begin}, ${end}] end before they begin`);
+  if (end > dataSize) fail(file, `tensor "${name}": data_offsets [${begin}, ${end}] run past the ${dataSize} data bytes: the file is truncated (an interrupted download?); download the model again`);
+  let count = 1;
+  for (const d of shape as number[]) {
+    count *= d;
+    if (!Number.isSafeInteger(count)) fail(file, `tensor "${name}": shape ${describeValue(shape)} is too large`);
+  }
+  const expected = count * DTYPE_BYTES[dtype as SafetensorsDType];
+  if (expected !== end - begin) {
+    fail(file, `tensor "${name}": ${dtype} shape [${shape}] needs ${expected} bytes but data_offsets span ${end - begin}`);
+  }
+  return { name, dtype: dtype as SafetensorsDType, shape: shape as number[], byteOffset: dataStart + begin, byteLength: end - begin };
+}
+
+/** Fails when two tensors' byte ranges overlap (ranges relative to the data section). */
+function checkNoOverlap(file: string, ranges: Array<[number, number, string]>): void {
+  ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  for (let i = 1; i < ranges.length; i++) {
+    const prev = ranges[i - 1]!;
+    const cur = ranges[i]!;
+    if (cur[0] < prev[1] && cur[1] > cur[0]) fail(file, `tensors "${prev[2]}" and "${cur[2]}" overlap in the data section`);
+  }
+}
+
 /** Reads and validates the header of a safetensors file without reading tensor data. */
 export function readSafetensorsHeader(file: string): SafetensorsHeader {
   let fd: number;
@@ -114,39 +153,11 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
         }
         continue;
       }
-      const entry = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-      if (typeof entry !== 'object' || entry === null) fail(file, `tensor "${name}": entry is not an object`);
-      const dtype = entry.dtype;
-      if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) fail(file, `tensor "${name}": unsupported dtype ${describeValue(dtype)}`);
-      const shape = entry.shape;
-      if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-        fail(file, `tensor "${name}": shape ${describeValue(shape)} is not a list of non-negative integers`);
-      }
-      const offsets = entry.data_offsets;
-      if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-        fail(file, `tensor "${name}": data_offsets ${describeValue(offsets)} is not a pair of non-negative integers`);
-      }
-      const [begin, end] = offsets as [number, number];
-      if (end < begin) fail(file, `tensor "${name}": data_offsets [${begin}, ${end}] end before they begin`);
-      if (end > dataSize) fail(file, `tensor "${name}": data_offsets [${begin}, ${end}] run past the ${dataSize} data bytes: the file is truncated (an interrupted download?); download the model again`);
-      let count = 1;
-      for (const d of shape as number[]) {
-        count *= d;
-        if (!Number.isSafeInteger(count)) fail(file, `tensor "${name}": shape ${describeValue(shape)} is too large`);
-      }
-      const expected = count * DTYPE_BYTES[dtype as SafetensorsDType];
-      if (expected !== end - begin) {
-        fail(file, `tensor "${name}": ${dtype} shape [${shape}] needs ${expected} bytes but data_offsets span ${end - begin}`);
-      }
-      tensors.set(name, { name, dtype: dtype as SafetensorsDType, shape: shape as number[], byteOffset: dataStart + begin, byteLength: end - begin });
-      ranges.push([begin, end, name]);
+      const entry = parseTensorEntry(file, name, value, dataStart, dataSize);
+      tensors.set(name, entry);
+      ranges.push([entry.byteOffset - dataStart, entry.byteOffset - dataStart + entry.byteLength, name]);
     }
-    ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    for (let i = 1; i < ranges.length; i++) {
-      const prev = ranges[i - 1]!;
-      const cur = ranges[i]!;
-      if (cur[0] < prev[1] && cur[1] > cur[0]) fail(file, `tensors "${prev[2]}" and "${cur[2]}" overlap in the data section`);
-    }
+    checkNoOverlap(file, ranges);
     return { file, fileSize, metadata, tensors };
   } finally {
     closeSync(fd);

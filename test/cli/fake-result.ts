@@ -2,6 +2,10 @@
  * A hand-made GenerateResult and a fake Pipeline for the CLI tests, so the CLI's parts are tested
  * without running any model: two stages (native 64×48, then 128×96), two token masks, patch windows.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { countUNetWork, type RunCost } from '../../src/pipeline/cost-estimate.js';
+import { openModelFolder } from '../../src/weights/diffusers-folder.js';
 import { resolveOptions, type GenerateOptions } from '../../src/options/index.js';
 import type { LoadOptions, Pipeline, RunContext } from '../../src/pipeline/pipeline-api.js';
 import type { GenerateResult, RgbImage, StageResult, TokenMask, Window } from '../../src/pipeline/result.js';
@@ -87,7 +91,8 @@ export function fakeLoader(behaviour: 'ok' | 'wait-abort' | Error = 'ok'): { loa
     options.onProgress?.({ type: 'load', component: 'unet', done: false });
     options.onProgress?.({ type: 'load', component: 'unet', done: true });
     return {
-      model: { path: spec, nativeSize: 64, nativeLatentSize: 8, vaeScaleFactor: 8 },
+      // the scheduler class as the real loader reports it (read from the folder, as loadPipeline does)
+      model: { path: spec, nativeSize: 64, nativeLatentSize: 8, vaeScaleFactor: 8, ...(existsSync(join(spec, 'model_index.json')) ? { schedulerClass: openModelFolder(spec).scheduler.className } : {}) },
       async generate(o: GenerateOptions, context?: RunContext): Promise<GenerateResult> {
         calls.generates.push({ options: o, context });
         const emit = context?.onProgress ?? (() => {});
@@ -104,6 +109,9 @@ export function fakeLoader(behaviour: 'ok' | 'wait-abort' | Error = 'ok'): { loa
         emit({ type: 'step', stage: 1, step: 2, steps: 2 });
         emit({ type: 'stage-end', stage: 1, seconds: 0.5 });
         return fakeResult(o);
+      },
+      estimate(o: GenerateOptions): RunCost {
+        return countUNetWork({ method: o.method ?? 'accdiffusion', width: o.width ?? 64, height: o.height ?? 64, nativeLatentSize: 8, vaeScaleFactor: 8, steps: o.steps ?? 50, classifierFreeGuidance: true, stride: 4 });
       },
       async dispose() {
         calls.disposed++;

@@ -36,7 +36,7 @@ test.after(async () => {
 const load: LoadPipelineFn = async (spec, options) => {
   shared ??= await loadPipeline(spec, options);
   const p = shared;
-  return { model: p.model, generate: (o, c) => p.generate(o, c), dispose: async () => {} };
+  return { model: p.model, generate: (o, c) => p.generate(o, c), estimate: (o) => p.estimate(o), dispose: async () => {} };
 };
 
 for (const method of METHODS) {

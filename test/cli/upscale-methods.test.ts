@@ -25,7 +25,7 @@ const loaded = new Map<string, Promise<Pipeline>>();
 const sharedLoader: LoadPipelineFn = async (spec, options) => {
   if (!loaded.has(spec)) loaded.set(spec, loadPipeline(spec, { ...options, threads: 1 }));
   const p = await loaded.get(spec)!;
-  return { model: p.model, generate: (o, c) => p.generate(o, c), dispose: async () => {} };
+  return { model: p.model, generate: (o, c) => p.generate(o, c), estimate: (o) => p.estimate(o), dispose: async () => {} };
 };
 after(async () => {
   for (const p of loaded.values()) await (await p).dispose();

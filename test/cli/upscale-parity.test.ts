@@ -38,7 +38,7 @@ function recordingLoader(steps: Tensor[]): LoadPipelineFn {
   return async (spec, options) => {
     const p = await loadPipeline(spec, { ...options, threads: 1 });
     const ctx: Pick<RunContext, 'onStepLatents'> = { onStepLatents: (_stage, i, l) => (steps[i] = l) };
-    return { model: p.model, generate: (o, c) => p.generate(o, { ...c, ...ctx }), dispose: () => p.dispose() };
+    return { model: p.model, generate: (o, c) => p.generate(o, { ...c, ...ctx }), estimate: (o) => p.estimate(o), dispose: () => p.dispose() };
   };
 }
 

@@ -23,7 +23,8 @@ import sharp from 'sharp';
 import { readInputImage } from '../../src/cli/input-image.js';
 import { main, type LoadPipelineFn } from '../../src/cli/main.js';
 import { generate } from '../../src/pipeline/generate.js';
-import { Components } from '../../src/pipeline/components.js';
+import { Components } from '../../src/loading/components.js';
+import { estimateRunCost } from '../../src/pipeline/cost-estimate.js';
 import { encodeInputLatents } from '../../src/sampling/img2img-input.js';
 import { tensor, type Tensor } from '../../src/tensor/tensor.js';
 import { TorchGenerator } from '../../src/tensor/torch-generator.js';
@@ -47,6 +48,7 @@ const sharedLoader: LoadPipelineFn = async () => {
   return {
     model: { path: f.path, nativeSize: f.nativeSize, nativeLatentSize: f.nativeLatentSize, vaeScaleFactor: f.vaeScaleFactor, schedulerClass: f.scheduler.className },
     generate: (o, ctx) => generate(c, o, ctx),
+    estimate: (o) => estimateRunCost(c, o),
     dispose: async () => {},
   };
 };

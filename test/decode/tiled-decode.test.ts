@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { decodeToImage } from '../../src/decode/tiled-decode.js';
 import { AutoencoderKL, bindVaeWeights, buildVaeDecodeGraph } from '../../src/models/autoencoder-kl.js';
-import { loadAutoencoderKLConfig } from '../../src/models/vae-config.js';
+import { loadAutoencoderKLConfig } from '../../src/loading/component-folder.js';
 import { openComponentWeights } from '../../src/weights/component-weights.js';
 import { ModelSession } from '../../src/engine/session.js';
 import { maxAbsDiff, tensor, type Tensor } from '../../src/tensor/tensor.js';

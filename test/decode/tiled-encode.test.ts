@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { encodeImage, preprocessRgb, type LatentMoments } from '../../src/decode/tiled-encode.js';
 import { AutoencoderKL, bindVaeWeights, buildVaeEncodeGraph } from '../../src/models/autoencoder-kl.js';
-import { loadAutoencoderKLConfig } from '../../src/models/vae-config.js';
+import { loadAutoencoderKLConfig } from '../../src/loading/component-folder.js';
 import { ModelSession } from '../../src/engine/session.js';
 import { maxAbsDiff, type Tensor } from '../../src/tensor/tensor.js';
 import { openComponentWeights } from '../../src/weights/component-weights.js';

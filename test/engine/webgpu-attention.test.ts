@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fusedAttentionAccurate, probeDevice } from '../../src/engine/providers.js';
 import { ModelSession } from '../../src/engine/session.js';
 import { AutoencoderKL, bindVaeWeights, buildVaeDecodeGraph } from '../../src/models/autoencoder-kl.js';
-import { loadAutoencoderKLConfig } from '../../src/models/vae-config.js';
+import { loadAutoencoderKLConfig } from '../../src/loading/component-folder.js';
 import { openComponentWeights } from '../../src/weights/component-weights.js';
 import { maxAbsDiff } from '../../src/tensor/tensor.js';
 import { oracleF32 } from '../helpers/oracle.js';

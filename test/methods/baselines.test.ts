@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { UNet2DConditionModel } from '../../src/models/unet-2d-condition.js';
 import { parseUNet2DConditionConfig } from '../../src/models/unet-config.js';
 import { generate } from '../../src/pipeline/generate.js';
-import { Components } from '../../src/pipeline/components.js';
+import { Components } from '../../src/loading/components.js';
 import { classifierFreeGuidance } from '../../src/sampling/guidance.js';
 import type { GenerateOptions } from '../../src/options/index.js';
 import { dampedDilationFeed, dilationFeed, noiseDampedGuidance, usesNoiseDampedGuidance } from '../../src/methods/scalecrafter.js';

@@ -8,7 +8,8 @@ import { onnx } from '../../src/graph/onnx-proto.js';
 import { bindWeights, type WeightLookup, type WeightRef } from '../../src/graph/module.js';
 import { maxAbsDiff, type Tensor } from '../../src/tensor/tensor.js';
 import { parseUNet2DConditionConfig } from '../../src/models/unet-config.js';
-import { UNet2DConditionModel, buildUNetGraph, crossAttentionLayers, loadUNet } from '../../src/models/unet-2d-condition.js';
+import { UNet2DConditionModel, buildUNetGraph, crossAttentionLayers } from '../../src/models/unet-2d-condition.js';
+import { loadUNet } from '../../src/loading/component-folder.js';
 import { randomTensor, rng, row, unetSession, writeConfig, writeRandomWeights } from './unet-helpers.js';
 
 /** SD2-style: per-level heads, linear projections, upcast_attention; most keys omitted so defaults apply. */

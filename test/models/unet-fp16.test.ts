@@ -4,7 +4,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { maxAbsDiff } from '../../src/tensor/tensor.js';
-import { loadUNet } from '../../src/models/unet-2d-condition.js';
+import { loadUNet } from '../../src/loading/component-folder.js';
 import { loadSafetensors, writeSafetensors, type TensorToWrite } from '../../src/weights/safetensors.js';
 import { oracleF32 } from '../helpers/oracle.js';
 import { tinySd } from '../helpers/paths.js';

@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { createPromptEncoder } from '../../src/pipeline/prompt-encoding.js';
+import { createPromptEncoder } from '../../src/loading/text-encoders.js';
 import { guidedConditions } from '../../src/pipeline/conditions.js';
 import { tinySdxl } from '../helpers/paths.js';
 

@@ -12,7 +12,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { generate } from '../../src/pipeline/generate.js';
-import { Components } from '../../src/pipeline/components.js';
+import { Components } from '../../src/loading/components.js';
 import type { GenerateOptions } from '../../src/options/index.js';
 import { promptChunks } from '../../src/prompts/prompt-chunks.js';
 import { maxAbsDiff } from '../../src/tensor/tensor.js';

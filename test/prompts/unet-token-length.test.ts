@@ -6,7 +6,7 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { Components } from '../../src/pipeline/components.js';
+import { Components } from '../../src/loading/components.js';
 import { patchPromptLayers } from '../../src/patch/attention-store.js';
 import { guidedConditions } from '../../src/pipeline/conditions.js';
 import type { GuidedCondition, RowCondition } from '../../src/pipeline/unet-runner.js';

@@ -6,7 +6,8 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { createPromptEncoder, type CachedPromptEncoder, type EncodeMode } from '../../src/pipeline/prompt-encoding.js';
+import type { CachedPromptEncoder, EncodeMode } from '../../src/prompts/prompt-encoder.js';
+import { createPromptEncoder } from '../../src/loading/text-encoders.js';
 import { maxAbsDiff, type Tensor } from '../../src/tensor/tensor.js';
 import { tinySd, tinySdxl } from '../helpers/paths.js';
 

@@ -7,7 +7,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { generate } from '../../src/pipeline/generate.js';
-import { Components } from '../../src/pipeline/components.js';
+import { Components } from '../../src/loading/components.js';
 import { resolveOptions } from '../../src/options/index.js';
 import { OptionsError } from '../../src/errors.js';
 import { bigintAsString, MAX_SEED, nextSeed, toSeed } from '../../src/tensor/seed.js';

@@ -13,7 +13,7 @@ import { dirname, join, relative } from 'node:path';
 import { hfHubCache, resolveModel } from '../../src/weights/hf-cache.js';
 import { openModelFolder } from '../../src/weights/diffusers-folder.js';
 import { openComponentWeights } from '../../src/weights/component-weights.js';
-import { describeModel } from '../../src/weights/model-info.js';
+import { describeModel } from '../../src/loading/model-info.js';
 import { ConfigError } from '../../src/errors.js';
 import { tinySd, tinySdxl } from '../helpers/paths.js';
 

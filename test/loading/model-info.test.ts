@@ -1,5 +1,5 @@
 /**
- * Tests of src/weights/model-info.ts: parameter counts from safetensors headers against ORACLE-README §3
+ * Tests of src/loading/model-info.ts: parameter counts from safetensors headers against ORACLE-README §3
  * (tiny-sd, tiny-sdxl) and models/shapes-xl/REPORT.md §3, sharded and fp16 folders written to temp dirs,
  * and the weight errors (pickle-only component, index naming a missing shard).
  */
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeModel, formatModelInfo, type ModelInfo } from '../../src/weights/model-info.js';
+import { describeModel, formatModelInfo, type ModelInfo } from '../../src/loading/model-info.js';
 import { loadSafetensors, writeSafetensors, type TensorToWrite } from '../../src/weights/safetensors.js';
 import { WeightsError } from '../../src/errors.js';
 import { repoRoot, tinySd, tinySdxl } from '../helpers/paths.js';

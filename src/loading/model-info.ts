@@ -1,5 +1,5 @@
 /**
- * What the CLI's `info` command prints about a model folder: the family it looks like, native size, each
+ * The library's model info (the CLI's `info` prints it, cli/info.ts): about a model folder, the family it looks like, native size, each
  * component's class, weight dtype and parameter count, and the size on disk. Parameter counts are the element
  * counts of the floating-point tensors in the safetensors headers (as `sum(p.numel() for p in model.parameters())`
  * counts them in PyTorch; integer buffers such as CLIP's position_ids are left out); no tensor data is read.
@@ -7,8 +7,8 @@
  */
 import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { openComponentWeights, type ComponentWeights } from './component-weights.js';
-import { openModelFolder, type ComponentName, type ModelFolder, type PipelineClass } from './diffusers-folder.js';
+import { openComponentWeights, type ComponentWeights } from '../weights/component-weights.js';
+import { openModelFolder, type ComponentName, type ModelFolder, type PipelineClass } from '../weights/diffusers-folder.js';
 
 /** A display label: 'custom' when the configs match none of the published families. */
 export type ModelFamily = 'sd1' | 'sd2' | 'sdxl' | 'custom';
@@ -20,6 +20,10 @@ export interface ComponentWeightsInfo {
   readonly files: readonly string[];
   /** Their total size in bytes. */
   readonly bytes: number;
+  /** The safetensors dtypes of the tensors in those files ("F32", "F16", …), sorted. */
+  readonly tensorDtypes: readonly string[];
+  /** Pickle weight files (.bin, .ckpt, …) beside them, never read (names in the component folder). */
+  readonly pickleFiles: readonly string[];
 }
 
 export interface ComponentInfo {
@@ -49,6 +53,8 @@ export interface ModelInfo {
   /** Every file under the folder, each real file counted once (cache snapshots share blobs). */
   readonly diskBytes: number;
 }
+
+const PICKLE = /\.(bin|ckpt|pt|pth|pkl)$/;
 
 const WEIGHTED: readonly ComponentName[] = ['unet', 'vae', 'text_encoder', 'text_encoder_2'];
 
@@ -97,7 +103,9 @@ function describeWeights(dir: string, variant: string | undefined): ComponentWei
   }
   const files = weights.headers.map((h) => h.file);
   const bytes = weights.headers.reduce((a, h) => a + h.fileSize, 0);
-  return { dtype: weights.dtype, parameterCount, files, bytes };
+  const tensorDtypes = [...new Set(weights.headers.flatMap((h) => [...h.tensors.values()].map((t) => t.dtype)))].sort();
+  const pickleFiles = readdirSync(dir).filter((n) => PICKLE.test(n));
+  return { dtype: weights.dtype, parameterCount, files, bytes, tensorDtypes, pickleFiles };
 }
 
 /** Describes a model folder (a path or an opened ModelFolder), reading only configs and safetensors headers. */

@@ -9,21 +9,17 @@
  * and whether an absent negative prompt means zero embeddings (SDXL's force_zeros_for_empty_prompt).
  *
  * Results are cached per prompt text: AccDiffusion's patch prompts repeat across windows and steps.
+ * This file holds the arithmetic only; the sessions are opened in src/loading/ (text-encoders.ts, sessions.ts).
  */
-import { readTextFile } from '../weights/read-text-file.js';
-
-import { join } from 'node:path';
 import { ConfigError, OptionsError } from '../errors.js';
-import type { Device } from '../engine/providers.js';
-import { ModelSession, type Feed } from '../engine/session.js';
-import { buildCLIPTextGraph, loadCLIPTextModel, type CLIPTextModel, type CLIPTextOutputName } from '../models/clip-text-model.js';
+import type { Feed } from '../engine/session.js';
+import type { CLIPTextOutputName } from '../models/clip-text-model.js';
 import { type Tensor, tensor } from '../tensor/tensor.js';
-import { CLIPTokenizer } from '../tokenizers/clip-tokenizer.js';
-import { applyEmphasis } from '../prompts/emphasis.js';
-import { chunkCount, encoderTokens, LITERAL_MODE, type EncodeMode, type EncoderTokenizer } from '../prompts/encoder-tokens.js';
+import type { ModelFolder, PipelineClass } from '../weights/diffusers-folder.js';
+import { applyEmphasis } from './emphasis.js';
+import { chunkCount, encoderTokens, LITERAL_MODE, type EncodeMode, type EncoderTokenizer } from './encoder-tokens.js';
 
-export { LITERAL_MODE, type EncodeMode } from '../prompts/encoder-tokens.js';
-import { parsePythonJson } from '../weights/python-json.js';
+export { LITERAL_MODE, type EncodeMode } from './encoder-tokens.js';
 
 /** What one text encoder contributes. */
 export interface TextEncoderRole {
@@ -62,8 +58,8 @@ const sdxlRecipe: RecipeBuilder = (present, mi, file) => {
   return { encoders, forceZerosForEmptyPrompt: force };
 };
 
-/** Pipeline classes (model_index `_class_name`) and their prompt encoding. */
-const RECIPES: Record<string, RecipeBuilder> = {
+/** Pipeline classes (model_index `_class_name`, the list of weights/diffusers-folder.ts) and their prompt encoding. */
+const RECIPES: Readonly<Record<PipelineClass, RecipeBuilder>> = {
   StableDiffusionPipeline: sdRecipe,
   StableDiffusionImg2ImgPipeline: sdRecipe,
   StableDiffusionXLPipeline: sdxlRecipe,
@@ -75,10 +71,19 @@ export function promptEncodingRecipe(modelIndex: unknown, file: string): PromptE
   if (typeof modelIndex !== 'object' || modelIndex === null || Array.isArray(modelIndex)) throw new ConfigError(`${file}: expected a JSON object`);
   const mi = modelIndex as Record<string, unknown>;
   const cls = mi._class_name;
-  const build = typeof cls === 'string' ? RECIPES[cls] : undefined;
+  const build = typeof cls === 'string' && Object.hasOwn(RECIPES, cls) ? RECIPES[cls as PipelineClass] : undefined;
   if (!build) throw new ConfigError(`${file}: _class_name is ${JSON.stringify(cls)}, expected one of ${Object.keys(RECIPES).join(', ')}`);
   const present = (c: string): boolean => Array.isArray(mi[c]) && typeof (mi[c] as unknown[])[1] === 'string';
   return build(present, mi, file);
+}
+
+/**
+ * The recipe of an opened model folder (openModelFolder has validated model_index.json; errors name its file).
+ * @throws ConfigError when an SDXL folder has no text_encoder_2 (the pooled embedding comes from it).
+ */
+export function folderRecipe(folder: ModelFolder): PromptEncodingRecipe {
+  const present = (c: string): boolean => folder.components.some((x) => x.name === c);
+  return RECIPES[folder.pipelineClass](present, { force_zeros_for_empty_prompt: folder.forceZerosForEmptyPrompt }, folder.indexFile);
 }
 
 /** The part of a tokenizer prompt encoding needs (CLIPTokenizer has it). */
@@ -331,62 +336,4 @@ export class CachedPromptEncoder implements PromptEncoder {
       this.cache.delete(k);
     }
   }
-}
-
-export interface CreatePromptEncoderOptions extends Omit<PromptEncoderOptions, 'forceZerosForEmptyPrompt'> {
-  readonly device?: Device;
-  readonly threads?: number;
-  /** Weight file variant, e.g. "fp16". */
-  readonly variant?: string;
-  /** Called with each text encoder's module tree before its graph is built (LoRA terms, src/loading/lora.ts). */
-  readonly prepareTextEncoder?: (component: string, model: CLIPTextModel) => void;
-}
-
-/**
- * Loads tokenizers and text encoders of a diffusers model folder as its model_index.json describes, builds
- * graphs emitting only the outputs the recipe uses, and opens their sessions.
- */
-export async function createPromptEncoder(modelDir: string, options: CreatePromptEncoderOptions = {}): Promise<CachedPromptEncoder> {
-  const file = join(modelDir, 'model_index.json');
-  let modelIndex: unknown;
-  try {
-    modelIndex = parsePythonJson(readTextFile(file));
-  } catch (e) {
-    throw new ConfigError(`${file}: cannot read model_index.json (${(e as Error).message})`);
-  }
-  const recipe = promptEncodingRecipe(modelIndex, file);
-  const parts: TextEncoderPart[] = [];
-  try {
-    for (const role of recipe.encoders) {
-      const tokenizer = CLIPTokenizer.fromFolder(join(modelDir, role.tokenizer));
-      // model_index names the class diffusers instantiates; it decides the projection over config.json.
-      const entry = (modelIndex as Record<string, unknown>)[role.component] as [string, string];
-      const { model, weights } = loadCLIPTextModel(join(modelDir, role.component), {
-        architecture: entry[1],
-        ...(options.variant ? { variant: options.variant } : {}),
-      });
-      options.prepareTextEncoder?.(role.component, model);
-      if (tokenizer.maxLength > model.config.max_position_embeddings) {
-        throw new ConfigError(`${join(modelDir, role.tokenizer)}: model_max_length ${tokenizer.maxLength} exceeds ${role.component}'s max_position_embeddings ${model.config.max_position_embeddings}`);
-      }
-      const outputs = role.pooled ? [role.hiddenState, role.pooled] : [role.hiddenState];
-      const graph = buildCLIPTextGraph(model, { outputs, seqLen: tokenizer.maxLength });
-      const session = await ModelSession.create(graph.toModelProto(), {
-        weightsDir: weights.weightsDir,
-        ...(options.device ? { device: options.device } : {}),
-        ...(options.threads ? { threads: options.threads } : {}),
-      });
-      parts.push({
-        role,
-        tokenizer,
-        session,
-        hiddenSize: model.config.hidden_size,
-        ...(role.pooled === 'text_embeds' ? { pooledSize: model.config.projection_dim } : role.pooled ? { pooledSize: model.config.hidden_size } : {}),
-      });
-    }
-  } catch (e) {
-    for (const p of parts) await p.session.release?.();
-    throw e;
-  }
-  return new CachedPromptEncoder(parts, { ...options, forceZerosForEmptyPrompt: recipe.forceZerosForEmptyPrompt });
 }
