@@ -16,12 +16,12 @@ import type { Device } from '../engine/providers.js';
 import { fail, inputFile, oneOf, outputDir, outputFile, parseNumber, positiveInt } from './arg-values.js';
 import { buildProgram, CLI_DEVICES, DEFAULT_SCALE, type RawGenerateOptions, type RawInfoOptions } from './flags.js';
 import { cliNumber, GENERATE_OPTION_KEYS, libraryValues } from './library-values.js';
-import { defaultModelPath } from './package-info.js';
+import { defaultModelPath } from '../loading/package-root.js';
 import { modelFileFlags, type ModelFileFlags } from './model-file-flags.js';
 import type { TargetSize } from './target-size.js';
 
 export { CLI_DEVICES, DEFAULT_SCALE, DEFAULT_SEED } from './flags.js';
-export { defaultModelPath, packageRoot, packageVersion } from './package-info.js';
+export { defaultModelPath, packageRoot, packageVersion } from '../loading/package-root.js';
 export { MAX_PIXELS_WITHOUT_FORCE, resolveTargetSize, type TargetSize } from './target-size.js';
 
 /** GenerateOptions the command holds otherwise (as a size, a path, or typed as the CLI has them) or not at all. */

@@ -6,7 +6,7 @@
  */
 import { Command } from 'commander';
 import { tableDefault } from '../options/option-table.js';
-import { packageVersion } from './package-info.js';
+import { packageVersion } from '../loading/package-root.js';
 import { addModelFileFlags } from './model-file-flags.js';
 import { addGenerationFlags, addOptionFlag } from './generation-flags.js';
 

@@ -23,7 +23,7 @@ import { checkStagesDir, writeOutputs } from './outputs.js';
 import { formatParameters, parseParameters } from './parameters.js';
 import { readPngTextEntry } from './png-text.js';
 import { createProgressRenderer, type ProgressRenderer } from './progress.js';
-import { readInputImage } from './input-image.js';
+import { readInputImage } from '../sampling/input-image.js';
 import { resizeExactly, upscaleSize, withInputParameters } from './upscale.js';
 
 /** The pipeline factory the CLI calls (src/pipeline/pipeline.ts exports it as `loadPipeline`). */

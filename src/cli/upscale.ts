@@ -6,7 +6,7 @@
 import sharp from 'sharp';
 import type { RgbImage } from '../pipeline/result.js';
 import { fail } from './arg-values.js';
-import type { InputImage } from './input-image.js';
+import type { InputImage } from '../sampling/input-image.js';
 import type { RunCost } from '../pipeline/cost-estimate.js';
 import { resolveTargetSize, type TargetSize } from './target-size.js';
 

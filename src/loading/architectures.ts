@@ -5,7 +5,7 @@
  * `--config`. Each gives the configs and tokenizers; the weights always come from the checkpoint.
  */
 import { join } from 'node:path';
-import { packageRoot, defaultModelPath } from '../cli/package-info.js';
+import { packageRoot, defaultModelPath } from './package-root.js';
 import { ConfigError } from '../errors.js';
 import type { TextEncoderRole } from '../prompts/prompt-encoder.js';
 import { CLIPTokenizer } from '../tokenizers/clip-tokenizer.js';

@@ -4,7 +4,7 @@
  * (headers only, no tensor data read), plus the file's tensors no component uses (EMA copies, buffers).
  */
 import { basename } from 'node:path';
-import type { ComponentInfo, InfoView } from '../cli/info.js';
+import type { ComponentInfo, InfoView } from './model-info-view.js';
 import type { ComponentWeights } from '../weights/component-weights.js';
 import { checkpointFolder } from './checkpoint-components.js';
 import type { MappedKey } from './checkpoint-weights.js';

@@ -13,6 +13,7 @@ import { parseCLIPTextConfig, type CLIPTextConfig, type ParseCLIPTextConfigOptio
 import { bindUNetWeights, UNet2DConditionModel } from '../models/unet-2d-condition.js';
 import { parseUNet2DConditionConfig, type UNet2DConditionConfig } from '../models/unet-config.js';
 import { parseAutoencoderKLConfig, type AutoencoderKLConfig } from '../models/vae-config.js';
+import { parseSchedulerConfig, type SchedulerConfig } from '../schedulers/schedule.js';
 import { openComponentWeights, type ComponentWeights } from '../weights/component-weights.js';
 import type { ConfiguredComponent } from '../weights/diffusers-folder.js';
 import { parsePythonJson } from '../weights/python-json.js';
@@ -50,6 +51,23 @@ export function loadCLIPTextConfig(dir: string, options: ParseCLIPTextConfigOpti
 export function loadAutoencoderKLConfig(dir: string): AutoencoderKLConfig {
   const { file, json } = readConfigJson(dir, 'cannot read the VAE config', (e) => `not valid JSON (${jsonErrorText(e)})`);
   return parseAutoencoderKLConfig(json, file);
+}
+
+/** Reads and validates `<model>/scheduler/scheduler_config.json` (`file` is the config file itself). */
+export function readSchedulerConfig(file: string): SchedulerConfig {
+  let text: string;
+  try {
+    text = readTextFile(file);
+  } catch (e) {
+    throw new ConfigError(`${file}: cannot read scheduler config (${(e as Error).message})`, { cause: e });
+  }
+  let json: unknown;
+  try {
+    json = parsePythonJson(text);
+  } catch (e) {
+    throw new ConfigError(`${file}: invalid JSON (${jsonErrorText(e)})`, { cause: e });
+  }
+  return parseSchedulerConfig(json, file);
 }
 
 /** A UNet opened for building: module tree with bound weights, and the weights the session reads. */

@@ -4,7 +4,7 @@
  * Single-file checkpoints carry no tokenizer files; this is where theirs come from.
  */
 import { join } from 'node:path';
-import { packageRoot } from '../cli/package-info.js';
+import { packageRoot } from './package-root.js';
 import { CLIPTokenizer } from '../tokenizers/clip-tokenizer.js';
 import { deriveClipVocabulary, standardClipTokenizerSpec, type ClipPadding, type ClipVocabulary } from '../tokenizers/clip-vocabulary.js';
 

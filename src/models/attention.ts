@@ -13,7 +13,7 @@ import type { GraphBuilder, Value } from '../graph/builder.js';
 import { float } from '../graph/builder.js';
 import { Module, ModuleList } from '../graph/module.js';
 import { Conv2d, GroupNorm, LayerNorm, Linear } from '../graph/nn.js';
-import { add, concat, gelu, matmul, mul, reshape, scalar, slice, softmax, transpose, geluFused } from '../graph/ops.js';
+import { add, concat, matmul, mul, reshape, scalar, slice, softmax, transpose, geluFused } from '../graph/ops.js';
 
 /** How a forward pass computes attention and which cross-attention probabilities it records. */
 export interface AttentionContext {

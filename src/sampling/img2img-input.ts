@@ -13,7 +13,7 @@ import { img2imgStart, type Img2ImgStart } from './img2img-start.js';
 import type { RandomSource } from '../tensor/random.js';
 import type { Components } from '../loading/components.js';
 import type { RgbImage } from '../pipeline/result.js';
-import { tensor, type Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { latentsFromEncode } from '../decode/vae-latents.js';
 
 /**

@@ -19,7 +19,7 @@ export { EulerAncestralDiscreteScheduler } from './euler-ancestral.js';
 export { EulerDiscreteScheduler } from './euler-discrete.js';
 export { UniPCMultistepScheduler } from './unipc-multistep.js';
 export { SCHEDULER_CHOICES, SCHEDULER_NAMES, findSchedulerName, parseSchedulerName, schedulerHelp, type SchedulerName } from './names.js';
-export { parseSchedulerConfig, readSchedulerConfig, type SchedulerConfig } from './schedule.js';
+export { parseSchedulerConfig, type SchedulerConfig } from './schedule.js';
 export type { Scheduler, SchedulerClassKind, SchedulerExtras, StepOptions, StepResult } from './scheduler.js';
 
 type ClassName = SchedulerChoice['className'];

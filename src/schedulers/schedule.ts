@@ -5,11 +5,9 @@
  * Arithmetic follows torch/numpy's float32 and float64 steps so that results match diffusers bit for bit
  * where the fixtures allow checking.
  */
-import { readTextFile } from '../weights/read-text-file.js';
 
-import { ConfigError, OptionsError, describeValue, jsonErrorText } from '../errors.js';
+import { ConfigError, OptionsError, describeValue } from '../errors.js';
 import { fma32 } from '../tensor/fma32.js';
-import { parsePythonJson } from '../weights/python-json.js';
 
 const f = Math.fround;
 
@@ -180,23 +178,6 @@ function parseMultistepKeys(o: Record<string, unknown>, out: Mutable<SchedulerCo
     out.disableCorrector = v as number[];
   }
   if (has('solver_p')) out.solverP = o.solver_p;
-}
-
-/** Reads and validates <model>/scheduler/scheduler_config.json. */
-export function readSchedulerConfig(file: string): SchedulerConfig {
-  let text: string;
-  try {
-    text = readTextFile(file);
-  } catch (e) {
-    throw new ConfigError(`${file}: cannot read scheduler config (${(e as Error).message})`, { cause: e });
-  }
-  let json: unknown;
-  try {
-    json = parsePythonJson(text);
-  } catch (e) {
-    throw new ConfigError(`${file}: invalid JSON (${jsonErrorText(e)})`, { cause: e });
-  }
-  return parseSchedulerConfig(json, file);
 }
 
 /**

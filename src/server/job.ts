@@ -10,7 +10,6 @@ import type { GenerateOptions } from '../options/index.js';
 import type { WindowPrompts } from '../patch/window-prompts.js';
 import type { ModelEntry } from './models.js';
 import type { JobRequest } from './settings.js';
-import { tableDefault } from '../options/option-table.js';
 
 export type JobState = 'queued' | 'loading' | 'running' | 'review' | 'writing' | 'done' | 'failed' | 'cancelled';
 

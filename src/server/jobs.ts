@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AbortedError, AccDiffusionError, OptionsError } from '../errors.js';
-import { packageVersion } from '../cli/package-info.js';
+import { packageVersion } from '../loading/package-root.js';
 import { formatParameters } from '../cli/parameters.js';
 import { writeOutputs } from '../cli/outputs.js';
 import type { Device } from '../engine/providers.js';

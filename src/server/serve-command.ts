@@ -8,7 +8,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { OptionsError } from '../errors.js';
 import { CLI_DEVICES } from '../cli/flags.js';
-import { defaultModelPath } from '../cli/package-info.js';
+import { defaultModelPath } from '../loading/package-root.js';
 import { parseNumber, positiveInt } from '../cli/arg-values.js';
 import type { Device } from '../engine/providers.js';
 import { startServer, type RunningServer } from './server.js';

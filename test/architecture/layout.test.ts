@@ -65,7 +65,7 @@ test('dependency directions: library never imports cli/server, models never onnx
     assert.ok(!set.has('cli') && !set.has('server'), `src/${folder} imports the CLI or the server`);
   }
   assert.ok(!deps.get('models')!.has('pkg:onnxruntime-node') && !deps.get('models')!.has('engine'), 'src/models imports the runtime');
-  assert.deepEqual([...deps.get('schedulers')!].filter((d) => d !== 'schedulers' && d !== 'tensor' && d !== 'errors.ts'), []);
+  assert.deepEqual([...deps.get('schedulers')!].filter((d) => d !== 'schedulers' && d !== 'tensor' && d !== 'errors.js'), []);
   assert.ok(!deps.get('sampling')!.has('patch') && !deps.get('sampling')!.has('methods'), 'the denoise loop knows nothing of patches or methods');
 });
 

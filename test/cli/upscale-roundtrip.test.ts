@@ -20,7 +20,7 @@ import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { readInputImage } from '../../src/cli/input-image.js';
+import { readInputImage } from '../../src/sampling/input-image.js';
 import { main, type LoadPipelineFn } from '../../src/cli/main.js';
 import { generate } from '../../src/pipeline/generate.js';
 import { Components } from '../../src/loading/components.js';

@@ -6,7 +6,7 @@ import { AutoencoderKL, bindVaeWeights, buildVaeDecodeGraph } from '../../src/mo
 import { loadAutoencoderKLConfig } from '../../src/loading/component-folder.js';
 import { openComponentWeights } from '../../src/weights/component-weights.js';
 import { ModelSession } from '../../src/engine/session.js';
-import { maxAbsDiff, tensor, type Tensor } from '../../src/tensor/tensor.js';
+import { tensor, type Tensor } from '../../src/tensor/tensor.js';
 import { NumericsError, OptionsError } from '../../src/errors.js';
 import { oracleF32 } from '../helpers/oracle.js';
 import { tinySdxl } from '../helpers/paths.js';

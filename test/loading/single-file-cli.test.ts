@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { folderArchitecture } from '../../src/loading/architectures.js';
-import { defaultModelPath } from '../../src/cli/package-info.js';
+import { defaultModelPath } from '../../src/loading/package-root.js';
 import { loadSafetensors } from '../../src/weights/safetensors.js';
 import { planCheckpoint, writeCheckpointFromFolder } from '../helpers/checkpoint-files.js';
 import { describeRun, runCli, tempDir } from '../cli/e2e-helpers.js';

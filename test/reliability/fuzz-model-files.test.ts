@@ -20,7 +20,8 @@ import { loadAutoencoderKLConfig, loadCLIPTextConfig, readUNetConfig } from '../
 import { bindWeights, type Module } from '../../src/graph/module.js';
 import { loadPipeline } from '../../src/pipeline/pipeline.js';
 import { promptEncodingRecipe } from '../../src/prompts/prompt-encoder.js';
-import { createScheduler, readSchedulerConfig, type SchedulerKind } from '../../src/schedulers/index.js';
+import { createScheduler, type SchedulerKind } from '../../src/schedulers/index.js';
+import { readSchedulerConfig } from '../../src/loading/component-folder.js';
 import { tensor } from '../../src/tensor/tensor.js';
 import { CLIPTokenizer } from '../../src/tokenizers/clip-tokenizer.js';
 import { openComponentWeights, type ComponentWeights } from '../../src/weights/component-weights.js';

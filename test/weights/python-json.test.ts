@@ -13,11 +13,11 @@ import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
 import { generate } from '../../src/pipeline/generate.js';
 import { Components } from '../../src/loading/components.js';
-import { readSchedulerConfig } from '../../src/schedulers/index.js';
+import { readSchedulerConfig } from '../../src/loading/component-folder.js';
 import { maxAbsDiff } from '../../src/tensor/tensor.js';
 import { parsePythonJson } from '../../src/weights/python-json.js';
 import { readUNetConfig } from '../../src/loading/component-folder.js';
-import { tinySd, tinySdxl } from '../helpers/paths.js';
+import { tinySd } from '../helpers/paths.js';
 
 const root = mkdtempSync(join(tmpdir(), 'accdiffusion-pyjson-'));
 after(() => rmSync(root, { recursive: true, force: true }));

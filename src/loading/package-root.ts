@@ -1,6 +1,7 @@
 /**
  * Where the accdiffusion package lives: its root (found upwards from this file, wherever it was compiled to),
- * the bundled default model folder and the package version (shown by --version).
+ * from which the library finds its shipped data/ and the bundled default model folder, and the package
+ * version (the CLI's --version).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

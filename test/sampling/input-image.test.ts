@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { INPUT_BACKGROUND, readInputImage } from '../../src/cli/input-image.js';
+import { INPUT_BACKGROUND, readInputImage } from '../../src/sampling/input-image.js';
 import { OptionsError } from '../../src/errors.js';
-import { tempDir } from './e2e-helpers.js';
+import { tempDir } from '../cli/e2e-helpers.js';
 
 /** A 6x4 RGB test pattern: pixel (x, y) = (40x, 60y, 200). */
 function pattern(): Buffer {
