@@ -18,7 +18,7 @@ import { openModelFolder, type ModelFolder } from '../weights/diffusers-folder.j
 import { resolveModel } from '../weights/hf-cache.js';
 import type { ProgressCallback } from '../pipeline/events.js';
 import type { CachedPromptEncoder } from '../prompts/prompt-encoder.js';
-import { UNetRunner } from '../pipeline/unet-runner.js';
+import { UNetRunner } from '../sampling/unet-runner.js';
 import { OptionsError } from '../errors.js';
 import { loadCheckpointParts } from './checkpoint-components.js';
 import { unetFromFolder, type LoadedUNet } from './component-folder.js';

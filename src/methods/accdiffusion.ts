@@ -12,7 +12,7 @@ import { patchPrompts } from '../patch/patch-prompts.js';
 import type { PatchWindows } from '../patch/upscale-stage.js';
 import { mdViews } from '../patch/views.js';
 import type { StageWindows } from '../patch/window-prompts.js';
-import { guidedConditions } from '../pipeline/conditions.js';
+import { guidedConditions } from '../prompts/conditions.js';
 import type { ResolvedOptions } from '../options/index.js';
 import type { TokenMask } from '../pipeline/result.js';
 import { promptWords } from '../prompts/prompt-words.js';

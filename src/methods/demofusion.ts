@@ -4,7 +4,7 @@
  * re-jittered at every step (random offsets up to half a window, stride `options.stride` latent cells),
  * every window with the whole prompt.
  */
-import { guidedConditions } from '../pipeline/conditions.js';
+import { guidedConditions } from '../prompts/conditions.js';
 import { getViews } from '../patch/views.js';
 import type { PatchWindows } from '../patch/upscale-stage.js';
 import { plainFirstPass } from './direct.js';

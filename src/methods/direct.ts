@@ -4,7 +4,7 @@
  */
 import type { AttentionStore } from '../patch/attention-store.js';
 import type { ResolvedOptions } from '../options/index.js';
-import type { GuidedCondition, UNetRunner } from '../pipeline/unet-runner.js';
+import type { GuidedCondition, UNetRunner } from '../sampling/unet-runner.js';
 import { denoise, type DenoiseLoopHooks, type NoisePredictor } from '../sampling/denoise-loop.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
 import type { Tensor } from '../tensor/tensor.js';

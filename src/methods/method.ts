@@ -7,11 +7,11 @@
  * index.ts.
  */
 import type { Components } from '../loading/components.js';
-import type { ConditionContext } from '../pipeline/conditions.js';
+import type { ConditionContext } from '../prompts/conditions.js';
 import type { ResolvedOptions, Method } from '../options/index.js';
 import type { RandomStreams } from '../pipeline/random-streams.js';
 import type { TokenMask } from '../pipeline/result.js';
-import type { GuidedCondition } from '../pipeline/unet-runner.js';
+import type { GuidedCondition } from '../sampling/unet-runner.js';
 import type { StageWindows } from '../patch/window-prompts.js';
 import type { StageSize } from '../patch/stages.js';
 import type { PatchWindows } from '../patch/upscale-stage.js';

@@ -4,7 +4,7 @@
  * src/patch/patch-branch.ts) and the scheduler steps once. Windows are fixed: stride `options.stride`
  * latent cells, no jitter.
  */
-import { guidedConditions } from '../pipeline/conditions.js';
+import { guidedConditions } from '../prompts/conditions.js';
 import { patchBranchNoise } from '../patch/patch-branch.js';
 import { getViews } from '../patch/views.js';
 import { denoise, type NoisePredictor } from '../sampling/denoise-loop.js';

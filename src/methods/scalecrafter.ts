@@ -9,7 +9,7 @@
  * dilation per call (models/redilated-conv.ts), so switching costs no second copy of the weights.
  */
 import type { Feed } from '../engine/session.js';
-import type { GuidedCondition, UNetRunner } from '../pipeline/unet-runner.js';
+import type { GuidedCondition, UNetRunner } from '../sampling/unet-runner.js';
 import { rescaleNoiseCfg } from '../sampling/guidance.js';
 import { denoise, type DenoiseLoopHooks, type NoisePredictor } from '../sampling/denoise-loop.js';
 import type { Scheduler } from '../schedulers/scheduler.js';

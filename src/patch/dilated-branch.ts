@@ -7,7 +7,7 @@
 import type { RandomSource } from '../tensor/random.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import { blurForDilation, gatherSubLatents, padForDilation, scatterSubLatents, unpadDilation } from './dilated-sampling.js';
-import type { GuidedCondition, UNetRunner } from '../pipeline/unet-runner.js';
+import type { GuidedCondition, UNetRunner } from '../sampling/unet-runner.js';
 import { drawWindowPermutations, shuffleWindows, unshuffleWindows } from './window-interaction.js';
 
 export interface DilatedBranchArgs {

@@ -8,7 +8,7 @@
 import { AccDiffusionError } from '../errors.js';
 import { crop2d, pad2d } from '../tensor/ops.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
-import type { GuidedCondition, UNetRunner } from '../pipeline/unet-runner.js';
+import type { GuidedCondition, UNetRunner } from '../sampling/unet-runner.js';
 import type { View } from './views.js';
 
 export interface PatchBranchArgs {

@@ -13,7 +13,7 @@ import { blurFactor } from './dilated-sampling.js';
 import type { ProgressCallback } from '../pipeline/events.js';
 import { patchBranchNoise } from './patch-branch.js';
 import { branchDivisors } from './reference-compat.js';
-import type { GuidedCondition, UNetRunner } from '../pipeline/unet-runner.js';
+import type { GuidedCondition, UNetRunner } from '../sampling/unet-runner.js';
 import type { View } from './views.js';
 
 /** Windows of the patch branch at one step, with their conditions. */

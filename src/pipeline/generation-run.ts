@@ -16,12 +16,12 @@ import { bigintAsString } from '../tensor/seed.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { CheckpointDir, type CheckpointState, type StageWindows } from './checkpoint.js';
 import type { Components } from '../loading/components.js';
-import { guidedConditions, type ConditionContext } from './conditions.js';
+import { guidedConditions, type ConditionContext } from '../prompts/conditions.js';
 import type { GenerateContext } from './generate.js';
 import type { ResolvedOptions } from '../options/index.js';
 import { seededStreams, type RandomStreams } from './random-streams.js';
 import type { GenerateResult, GenerationReport, RgbImage, StageResult, TokenMask } from './result.js';
-import type { GuidedCondition } from './unet-runner.js';
+import type { GuidedCondition } from '../sampling/unet-runner.js';
 
 /** Seconds on a monotonic clock. */
 export const now = (): number => performance.now() / 1000;

@@ -12,7 +12,7 @@ import { runUpscaleStage } from '../patch/upscale-stage.js';
 import type { StageSize } from '../patch/stages.js';
 import { now, type GenerationRun } from './generation-run.js';
 import type { Window } from './result.js';
-import type { UNetRunner } from './unet-runner.js';
+import type { UNetRunner } from '../sampling/unet-runner.js';
 
 /** Runs every upscaling stage of `run` in order. */
 export async function runUpscaleStages(run: GenerationRun): Promise<void> {

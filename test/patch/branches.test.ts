@@ -6,7 +6,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import type { Feed, RunnableSession } from '../../src/engine/session.js';
-import { UNetRunner, type GuidedCondition } from '../../src/pipeline/unet-runner.js';
+import { UNetRunner, type GuidedCondition } from '../../src/sampling/unet-runner.js';
 import { patchBranchNoise } from '../../src/patch/patch-branch.js';
 import { dilatedBranchNoise } from '../../src/patch/dilated-branch.js';
 import { classifierFreeGuidance } from '../../src/sampling/guidance.js';

@@ -8,7 +8,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { generate } from '../../src/pipeline/generate.js';
 import { Components } from '../../src/loading/components.js';
-import { guidedConditions } from '../../src/pipeline/conditions.js';
+import { guidedConditions } from '../../src/prompts/conditions.js';
 import { METHODS, type GenerateOptions } from '../../src/options/index.js';
 import { maxAbsDiff, tensor } from '../../src/tensor/tensor.js';
 import { TorchGenerator } from '../../src/tensor/torch-generator.js';

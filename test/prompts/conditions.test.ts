@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createPromptEncoder } from '../../src/loading/text-encoders.js';
-import { guidedConditions } from '../../src/pipeline/conditions.js';
+import { guidedConditions } from '../../src/prompts/conditions.js';
 import { tinySdxl } from '../helpers/paths.js';
 
 test('guidedConditions: windows with the same prompt share one encoding; rows equal encoding each prompt alone', async () => {

@@ -6,7 +6,7 @@
  */
 import type { Feed, RunnableSession } from '../engine/session.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
-import { classifierFreeGuidance } from '../sampling/guidance.js';
+import { classifierFreeGuidance } from './guidance.js';
 
 /** The conditioning of one batch row. */
 export interface RowCondition {

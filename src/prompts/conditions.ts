@@ -3,8 +3,8 @@
  * micro-conditioning when the UNet takes them). Time ids follow the reference (spec §1.1): original and
  * target size are the final target, crop = the window's top-left in padded latent cells × VAE factor.
  */
-import { LITERAL_MODE, type CachedPromptEncoder, type EncodeMode } from '../prompts/prompt-encoder.js';
-import type { GuidedCondition, RowCondition } from './unet-runner.js';
+import { LITERAL_MODE, type CachedPromptEncoder, type EncodeMode } from './prompt-encoder.js';
+import type { GuidedCondition, RowCondition } from '../sampling/unet-runner.js';
 
 export interface ConditionContext {
   readonly encoder: CachedPromptEncoder;
