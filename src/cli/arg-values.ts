@@ -56,6 +56,7 @@ export function outputDir(flag: string, raw: string, cwd: string): string {
 /** An input file: it must exist. */
 export function inputFile(flag: string, raw: string, cwd: string): string {
   const file = resolve(cwd, raw);
-  if (!existsSync(file) || !statSync(file).isFile()) fail(`${flag}: file ${file} does not exist`);
+  if (!existsSync(file)) fail(`${flag}: file ${file} does not exist`);
+  if (!statSync(file).isFile()) fail(`${flag}: ${file} is a folder, not a file`);
   return file;
 }

@@ -46,7 +46,11 @@ export function modelFileFlags(o: Record<string, string | boolean | undefined>, 
   const loras = (Array.isArray(rawLoras) ? (rawLoras as string[]) : []).map((arg) => {
     const spec = parseLoraArgument(arg);
     const file = resolve(cwd, spec.file);
-    if (!existsSync(file) || !statSync(file).isFile()) fail(`--lora: file ${file} does not exist`);
+    // FILE:SCALE with a scale that is not a number reads as a file name holding a colon: name both readings
+    const colon = spec.file === arg ? arg.lastIndexOf(':') : -1;
+    if (!existsSync(file) && colon > 0) fail(`--lora ${arg}: no file ${file}, and "${arg.slice(colon + 1)}" is not a scale (FILE[:SCALE], e.g. style.safetensors:0.8)`);
+    if (!existsSync(file)) fail(`--lora: file ${file} does not exist`);
+    if (!statSync(file).isFile()) fail(`--lora: ${file} is a folder, not a .safetensors file`);
     if (!Number.isFinite(spec.scale)) fail(`--lora: scale of ${arg} is not a finite number`);
     return { file, scale: spec.scale };
   });

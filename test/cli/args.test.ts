@@ -146,6 +146,7 @@ test('info: model default and --image must exist', () => {
   assert.deepEqual(parseArgs(['info'], { cwd: dir }), { command: 'info', model: defaultModelPath(), modelFiles: {}, image: undefined, json: false });
   assert.deepEqual(parseArgs(['info', '--model', 'x/y', '--json'], { cwd: dir }), { command: 'info', model: 'x/y', modelFiles: {}, image: undefined, json: true });
   rejects(['info', '--image', 'nope.png'], /^--image: file .*nope\.png does not exist$/);
+  rejects(['info', '--image', '.'], /^--image: .* is a folder, not a file$/);
 });
 
 test('resolveTargetSize: scale × native size, multiples of 8, huge sizes need --force', () => {

@@ -25,6 +25,8 @@ test('--config, --prediction-type, --vae and repeated --lora parse to absolute p
       [['--prediction-type', 'sample'], /unknown prediction-type "sample"/],
       [['--vae', 'nope.safetensors'], /^--vae: .*nope\.safetensors does not exist$/],
       [['--lora', 'nope.safetensors:0.7'], /^--lora: file .*nope\.safetensors does not exist$/],
+      [['--lora', 'a.safetensors:abc'], /^--lora a\.safetensors:abc: no file .*a\.safetensors:abc, and "abc" is not a scale \(FILE\[:SCALE\], e\.g\. style\.safetensors:0\.8\)$/],
+      [['--lora', '.'], /^--lora: .* is a folder, not a \.safetensors file$/],
     ] as const) {
       assert.throws(() => parseArgs([...base, ...args], { cwd: dir }), (e: Error) => e instanceof OptionsError && re.test(e.message) && !e.message.includes('\n'));
     }
