@@ -16,10 +16,10 @@ export function formatCount(n: number): string {
   return String(n);
 }
 
-/** The human-readable text of `info`. */
-export function formatInfoView(info: InfoView): string {
+/** The human-readable text of `info`; `name`: how the user named the model (a repo id), default the folder's name. */
+export function formatInfoView(info: InfoView, name = basename(info.path)): string {
   const lines = [
-    `model:       ${basename(info.path)} (${info.path})`,
+    `model:       ${name} (${info.path})`,
     `pipeline:    ${info.pipelineClass}`,
     `family:      ${info.family}`,
     `native size: ${info.nativeSize ?? '?'} px (latent ${info.nativeLatentSize ?? '?'}, VAE factor ${info.vaeScaleFactor ?? '?'})`,

@@ -160,7 +160,8 @@ export async function runInfo(cmd: InfoCommand, io: Required<Pick<MainOptions, '
   const { availableDevices } = await import('../engine/providers.js');
   const devices = await availableDevices();
   const info = isCheckpointFile(folder) ? describeCheckpoint(folder, cmd.modelFiles, devices) : infoView(describeModel(folder), devices);
-  writeLine(io.stdout, cmd.json ? JSON.stringify(info, null, 2) : formatInfoView(info));
+  // a Hugging Face repo id names the model; its snapshot folder's name is only a commit hash
+  writeLine(io.stdout, cmd.json ? JSON.stringify(info, null, 2) : formatInfoView(info, isRepoId(cmd.model, io.cwd) ? cmd.model : undefined));
 }
 
 /** The exit code for an error, after printing it; `stateDir`: where an interrupted run kept its finished stages. */

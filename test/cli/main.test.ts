@@ -189,6 +189,10 @@ test('--model as a Hugging Face repo id (and @revision) in a local cache of syml
   const r = await run(['info', '--model', 'acme/tiny-sd', '--json'], fakeLoader(), undefined, { HF_HOME: hfHome });
   assert.equal(r.code, EXIT_OK, r.stderr);
   assert.equal((JSON.parse(r.stdout) as { path: string }).path, snapMain);
+  // the text names the repo as typed, not the snapshot's commit hash
+  const text = await run(['info', '--model', 'acme/tiny-sd@v2'], fakeLoader(), undefined, { HF_HOME: hfHome });
+  assert.equal(text.code, EXIT_OK, text.stderr);
+  assert.equal(text.stdout.split('\n')[0], `model:       acme/tiny-sd@v2 (${snapV2})`);
   const g = await run(['generate', '--model', 'acme/tiny-sd', '--prompt', 'x', '--out', 'hf.png', '--quiet'], fakeLoader(), undefined, { HF_HOME: hfHome });
   assert.equal(g.code, EXIT_OK, g.stderr);
   assert.equal(g.calls.loads[0]!.spec, snapMain);
