@@ -86,3 +86,15 @@ export function passedOptions(command: { readonly command: 'generate' | 'upscale
   for (const key of command.command === 'upscale' ? UPSCALE_OPTION_KEYS : GENERATE_OPTION_KEYS) if (c[key] !== undefined) out[key] = c[key];
   return out as Partial<GenerateOptions>;
 }
+
+/**
+ * The bounds that depend on the model (stride ≤ its native latent size), checked as soon as the model is loaded
+ * and worded like every other flag error (the flag and the value typed), before any work starts.
+ * @throws OptionsError
+ */
+export function checkModelBounds(command: { readonly command: 'generate' | 'upscale' }, nativeLatent: number): void {
+  for (const [key, value] of Object.entries(passedOptions(command)) as Array<[OptionKey, unknown]>) {
+    const spec = OPTION_TABLE[key];
+    if (spec.range?.max === 'nativeLatent' && typeof value === 'number') checkNumber(spec, value, { name: flagName(key), shown: `"${value}"`, audience: 'cli' }, nativeLatent);
+  }
+}

@@ -15,7 +15,7 @@ import { readSafetensorsHeader, readTensor } from '../weights/safetensors.js';
 import { packageVersion, parseArgs, resolveTargetSize, type GenerateCommand, type InfoCommand, type UpscaleCommand } from './args.js';
 import { formatInfoView, infoView } from './info.js';
 import { describeModel } from '../loading/model-info.js';
-import { passedOptions } from './library-values.js';
+import { checkModelBounds, passedOptions } from './library-values.js';
 import { resolveModelSpec } from './model-spec.js';
 import { describeCheckpoint } from '../loading/checkpoint-info.js';
 import { isCheckpointFile } from '../loading/model-path.js';
@@ -96,6 +96,7 @@ export async function runGenerate(cmd: GenerateCommand | UpscaleCommand, io: Req
   const pipeline = await io.loadPipeline(folder, { device: cmd.device, threads: cmd.threads, onProgress: renderer.onProgress, ...cmd.modelFiles });
   try {
     if (signal.aborted) throw new AbortedError('interrupted while loading the model');
+    checkModelBounds(cmd, pipeline.model.nativeLatentSize);
     const cost = (w: number, h: number): RunCost => pipeline.estimate({ prompt: cmd.prompt, width: w, height: h, method: cmd.method, steps: cmd.steps, guidance: cmd.guidance, scheduler: cmd.scheduler, stride: cmd.stride, patchPrompts: cmd.patchPrompts });
     const upSize = input ? upscaleSize(cmd.size, input.image, pipeline.model.nativeSize, cmd.force, cost) : undefined;
     const { width, height } = upSize ? { width: upSize.runWidth, height: upSize.runHeight } : resolveTargetSize(cmd.size, pipeline.model.nativeSize, cmd.force, cost);
@@ -205,11 +206,12 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   let json = false;
   let stateDir: string | undefined;
   try {
-    if (argv[0] === 'serve') {
-      // The local web page (src/server/); loaded only for this command.
+    // The local web page (src/server/), loaded only for this command; `help serve` is `serve --help`.
+    const serveArgs = argv[0] === 'serve' ? argv.slice(1) : argv[0] === 'help' && argv[1] === 'serve' ? ['--help'] : undefined;
+    if (serveArgs) {
       const { runServe } = await import('../server/serve-command.js');
       const stopped = new Promise<void>((r) => controller.signal.addEventListener('abort', () => r()));
-      return await runServe(argv.slice(1), { stdout, stderr, cwd, env, stopped });
+      return await runServe(serveArgs, { stdout, stderr, cwd, env, stopped });
     }
     const cmd = parseArgs(argv, { writeOut: (s) => stdout.write(s), cwd });
     if (cmd.command === 'shown') return EXIT_OK;

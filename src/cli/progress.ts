@@ -71,7 +71,7 @@ export function createProgressRenderer(mode: ProgressMode, stream: NodeJS.Writab
       case 'stage-start':
         stopBars();
         label = `stage ${e.stage}/${e.stages}`;
-        line(`${label}: ${e.width}x${e.height}, ${e.steps} steps`);
+        line(`${label}: ${e.width}x${e.height}, ${e.steps} ${e.steps === 1 ? 'step' : 'steps'}`);
         if (bars) steps = ensureMulti().create(e.steps, 0, {}, { format: `${label} |{bar}| {value}/{total} steps | {percentage}% | ETA {eta_formatted}` });
         break;
       case 'window-batch':

@@ -10,7 +10,7 @@ import { OptionsError } from '../errors.js';
 import { AttentionStore, patchPromptLayers } from '../patch/attention-store.js';
 import { patchPrompts } from '../patch/patch-prompts.js';
 import type { PatchWindows } from '../patch/upscale-stage.js';
-import { mdViews } from '../patch/views.js';
+import { mdViewCount, mdViews } from '../patch/views.js';
 import type { StageWindows } from '../patch/window-prompts.js';
 import { guidedConditions } from '../prompts/conditions.js';
 import type { ResolvedOptions } from '../options/index.js';
@@ -72,8 +72,9 @@ function fixedPatchWindows(run: StageRun, sw: StageWindows): (step: number) => P
 
 export const accdiffusion: GenerationMethod = {
   name: 'accdiffusion',
-  summary: 'DemoFusion with patch-content-aware prompts and window interaction (the default)',
+  summary: "DemoFusion plus per-window prompts from the native pass's attention masks and window interaction (Lin et al. 2024)",
   progressive: true,
+  windowed: true,
   validate(o: ResolvedOptions, hasImage: boolean): void {
     if (hasImage && o.patchPrompts && img2imgTimesteps(o.steps, o.strength).initTimestepCount === 0) {
       throw new OptionsError(`strength ${o.strength} runs no step of ${o.steps}, so AccDiffusion has no cross-attention for its window prompts; raise --strength or --steps`);
@@ -81,4 +82,7 @@ export const accdiffusion: GenerationMethod = {
   },
   firstPass: (run) => (run.options.patchPrompts ? recordingFirstPass(run) : plainFirstPass(run)),
   stagePatchWindows: (run) => (run.windows ? fixedPatchWindows(run, run.windows) : jitteredPatchWindows(run)),
+  // with patch prompts the windows sit on the cross-attention grid (mdViews); without, DemoFusion's (the default)
+  stageWindowCount: (q) => (q.plan.patchPromptCell !== undefined ? mdViewCount(q.latentHeight, q.latentWidth, q.plan.nativeLatentSize, q.plan.patchPromptCell) : undefined),
+  workFacts: (components, o) => (o.patchPrompts ? { patchPromptCell: patchPromptLayers(components.crossAttentionLayers)[0]!.downsampleFactor } : {}),
 };

@@ -33,7 +33,8 @@ async function firstPass(run: FirstPassRun): Promise<FirstPassResult> {
 
 export const attnSf: GenerationMethod = {
   name: 'attn-sf',
-  summary: 'direct inference with entropy-scaled self-attention (Jin et al. 2023)',
+  summary: 'direct inference with self-attention scaled by √(log N / log n) (Jin et al. 2023)',
   progressive: false,
+  windowed: false,
   firstPass,
 };

@@ -23,8 +23,9 @@ export function jitteredPatchWindows(run: StageRun): (step: number) => Promise<P
 
 export const demofusion: GenerationMethod = {
   name: 'demofusion',
-  summary: 'native pass, then progressive upscaling with skip residual and dilated sampling, one prompt',
+  summary: 'native pass, then progressive upscaling with skip residual, patch windows and a dilated global branch (Du et al. 2024)',
   progressive: true,
+  windowed: true,
   firstPass: plainFirstPass,
   stagePatchWindows: jitteredPatchWindows,
 };

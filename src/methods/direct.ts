@@ -47,7 +47,8 @@ export async function plainFirstPass(run: FirstPassRun): Promise<FirstPassResult
 
 export const direct: GenerationMethod = {
   name: 'direct',
-  summary: 'the plain diffusers loop at the target size',
+  summary: 'the plain pipeline at the target size: repeats objects above the native size',
   progressive: false,
+  windowed: false,
   firstPass: plainFirstPass,
 };

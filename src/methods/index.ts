@@ -11,7 +11,7 @@ import type { GenerationMethod } from './method.js';
 import { multidiffusion } from './multidiffusion.js';
 import { scalecrafter } from './scalecrafter.js';
 
-export type { GenerationMethod, FirstPassRun, FirstPassResult, StageRun } from './method.js';
+export type { GenerationMethod, FirstPassRun, FirstPassResult, StageRun, WorkQuery } from './method.js';
 
 /** Every method, keyed by its option value. */
 export const METHOD_TABLE: Readonly<Record<Method, GenerationMethod>> = {

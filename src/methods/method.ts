@@ -18,6 +18,7 @@ import type { PatchWindows } from '../patch/upscale-stage.js';
 import type { DenoiseLoopHooks } from '../sampling/denoise-loop.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { UNetWorkPlan } from '../pipeline/cost-estimate.js';
 
 /** What a method's first pass reads. */
 export interface FirstPassRun {
@@ -61,20 +62,47 @@ export interface StageRun {
   readonly windows?: StageWindows;
 }
 
+/** What a cost estimate (src/pipeline/cost-estimate.ts) asks a method about one pass or stage. */
+export interface WorkQuery {
+  /** The run being counted (with the model facts workFacts supplied). */
+  readonly plan: UNetWorkPlan;
+  /** The pass's or stage's latent, in latent cells. */
+  readonly latentHeight: number;
+  readonly latentWidth: number;
+  /** Its timesteps. */
+  readonly steps: number;
+  /** UNet rows per sample: 2 with classifier-free guidance, else 1. */
+  readonly rows: number;
+}
+
 /** One generation method: a row of the method table (index.ts). */
 export interface GenerationMethod {
   readonly name: Method;
-  /** One line for help texts. */
+  /** One line for help texts (the page's method list). */
   readonly summary: string;
   /**
    * true: a native-size first pass, then DemoFusion's progressive upscaling stages (src/patch/); false: one
    * pass at the target size.
    */
   readonly progressive: boolean;
+  /** Cuts the latent into native-size windows (the patch branch): `stride`, `viewBatchSize` and `multiGuidance` apply. */
+  readonly windowed: boolean;
   /** Rejects option combinations the method cannot run (OptionsError), before anything is loaded or drawn. */
   validate?(options: ResolvedOptions, hasImage: boolean): void;
   /** Denoises the first pass from `run.latents`. */
   firstPass(run: FirstPassRun): Promise<FirstPassResult>;
   /** Progressive methods: the patch-branch windows and conditions of stage `run.size` at step i. */
   stagePatchWindows?(run: StageRun): (step: number) => Promise<PatchWindows>;
+  /**
+   * Estimates: the first pass's UNet rows over all its steps and its windows per step (0: the whole latent).
+   * Default: one sample per step, `q.rows` rows.
+   */
+  firstPassWork?(q: WorkQuery): { readonly unetCalls: number; readonly windowsPerStep: number };
+  /**
+   * Estimates, progressive methods: patch windows per step of an upscaling stage; undefined (or no member):
+   * DemoFusion's, at `stride`.
+   */
+  stageWindowCount?(q: WorkQuery): number | undefined;
+  /** Estimates: the facts of the loaded model that firstPassWork / stageWindowCount read. */
+  workFacts?(components: Components, options: ResolvedOptions, firstPassSteps: number): Partial<UNetWorkPlan>;
 }

@@ -6,7 +6,7 @@
  */
 import { guidedConditions } from '../prompts/conditions.js';
 import { patchBranchNoise } from '../patch/patch-branch.js';
-import { getViews } from '../patch/views.js';
+import { getViews, viewCount } from '../patch/views.js';
 import { denoise, type NoisePredictor } from '../sampling/denoise-loop.js';
 import { countingCalls } from './direct.js';
 import type { FirstPassRun, FirstPassResult, GenerationMethod } from './method.js';
@@ -32,7 +32,12 @@ async function firstPass(run: FirstPassRun): Promise<FirstPassResult> {
 
 export const multidiffusion: GenerationMethod = {
   name: 'multidiffusion',
-  summary: 'native-size windows over the target latent, averaged, one prompt',
+  summary: 'overlapping native-size windows over the target, same prompt everywhere, averaged (Bar-Tal et al. 2023)',
   progressive: false,
+  windowed: true,
   firstPass,
+  firstPassWork: (q) => {
+    const windows = viewCount(q.latentHeight, q.latentWidth, q.plan.nativeLatentSize, q.plan.stride);
+    return { unetCalls: q.steps * q.rows * windows, windowsPerStep: windows };
+  },
 };

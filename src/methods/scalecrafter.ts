@@ -90,7 +90,7 @@ async function firstPass(run: FirstPassRun): Promise<FirstPassResult> {
   const [, , h, w] = run.latents.shape as [number, number, number, number];
   const plan = reDilationPlan(run.components.unetModel, h, w, run.components.folder.nativeLatentSize, run.scheduler.timesteps.length);
   const paths = [...new Set([...plan.dilations.keys(), ...plan.ndcfgDilations.keys()])].sort();
-  if (paths.length === 0 || (plan.dilateSteps === 0 && plan.ndcfgSteps === 0)) {
+  if (!reDilates(plan)) {
     // Nothing re-dilated (target not larger than native): exactly the plain loop.
     return plainFirstPass(run);
   }
@@ -103,9 +103,26 @@ async function firstPass(run: FirstPassRun): Promise<FirstPassResult> {
   }
 }
 
+/** Whether the plan re-dilates anything (else the run is exactly the plain loop). */
+function reDilates(plan: ReDilationPlan): boolean {
+  return plan.dilations.size + plan.ndcfgDilations.size > 0 && (plan.dilateSteps > 0 || plan.ndcfgSteps > 0);
+}
+
 export const scalecrafter: GenerationMethod = {
   name: 'scalecrafter',
-  summary: 're-dilated convolutions and noise-damped CFG in the early steps (He et al. 2024)',
+  summary: 'direct inference with re-dilated convolutions early and noise-damped guidance (He et al. 2024)',
   progressive: false,
+  windowed: false,
   firstPass,
+  // the plain rows, plus the unconditional rows of noise-damped CFG on the steps that use it
+  firstPassWork: (q) => {
+    const plan = q.plan.scaleCrafterPlan;
+    let extra = 0;
+    if (plan && reDilates(plan) && q.rows === 2) for (let i = 0; i < q.steps; i++) if (usesNoiseDampedGuidance(plan, i)) extra += q.rows;
+    return { unetCalls: q.steps * q.rows + extra, windowsPerStep: 0 };
+  },
+  workFacts: (components, o, firstPassSteps) => {
+    const f = components.folder.vaeScaleFactor;
+    return { scaleCrafterPlan: reDilationPlan(components.unetModel, o.height / f, o.width / f, components.folder.nativeLatentSize, firstPassSteps) };
+  },
 };

@@ -64,9 +64,15 @@ export interface PageField {
   readonly max?: number;
   readonly step?: number;
   readonly multiline?: true;
-  /** Only these methods use it (the page greys it out otherwise). */
-  readonly methods?: readonly Method[];
+  /**
+   * Which methods use it (the page greys it out for the others): the windowed or the progressive ones (the
+   * method table's GenerationMethod traits, src/methods/), or one method by name.
+   */
+  readonly methods?: MethodGroup;
 }
+
+/** A set of methods named by a trait of the method table, or one method. */
+export type MethodGroup = 'windowed' | 'progressive' | Method;
 
 /** One option of GenerateOptions. */
 export interface OptionSpec {

@@ -11,13 +11,7 @@
 import { findSchedulerName } from '../schedulers/names.js';
 import type { GenerateOptions } from './generate-options.js';
 import { METHODS, REFERENCE_NEGATIVE_PROMPT, SCHEDULERS } from './generate-options.js';
-import type { Method } from './generate-options.js';
 import type { OptionSpec, OptionValue } from './option-spec.js';
-
-/** Methods that cut the canvas into windows, and the progressive ones (skip residual, dilated branch). */
-const WINDOWED: readonly Method[] = ['accdiffusion', 'demofusion', 'multidiffusion'];
-const PROGRESSIVE: readonly Method[] = ['accdiffusion', 'demofusion'];
-const ACC: readonly Method[] = ['accdiffusion'];
 
 /** The option table: one row per GenerateOptions key (the mapped type makes a missing row a compile error). */
 export const OPTION_TABLE: { readonly [K in keyof Required<GenerateOptions>]: OptionSpec } = {
@@ -63,7 +57,7 @@ export const OPTION_TABLE: { readonly [K in keyof Required<GenerateOptions>]: Op
     kind: 'number', help: 'CFG scale of the patch branch', unit: 'CFG scale', default: 7.5,
     infotext: 'Multi CFG scale',
     cli: { flag: '--multi-guidance <x>' },
-    page: { label: 'Patch CFG scale', group: 'advanced', min: -50, max: 50, step: 0.5, methods: WINDOWED },
+    page: { label: 'Patch CFG scale', group: 'advanced', min: -50, max: 50, step: 0.5, methods: 'windowed' },
   },
   guidanceRescale: {
     kind: 'number', help: 'diffusers guidance_rescale in [0, 1]', range: { min: 0, max: 1 }, default: 0,
@@ -87,7 +81,7 @@ export const OPTION_TABLE: { readonly [K in keyof Required<GenerateOptions>]: Op
     kind: 'number', help: 'attention-ratio threshold of patch prompts', unit: 'share of the window', range: { min: 0, max: 1 }, default: 0.3,
     infotext: 'c',
     cli: { flag: '--c <x>' },
-    page: { label: 'c (mask share)', group: 'advanced', min: 0, max: 1, step: 0.05, methods: ACC },
+    page: { label: 'c (mask share)', group: 'advanced', min: 0, max: 1, step: 0.05, methods: 'accdiffusion' },
   },
   stride: {
     kind: 'integer', help: 'window stride in latent cells of demofusion/multidiffusion and of accdiffusion with --no-patch-prompts',
@@ -96,49 +90,49 @@ export const OPTION_TABLE: { readonly [K in keyof Required<GenerateOptions>]: Op
     defaultText: 'half the native latent size; patch-prompt windows always use half',
     infotext: 'Stride',
     cli: { flag: '--stride <cells>' },
-    page: { label: 'Stride (latent cells)', group: 'advanced', min: 1, max: 1024, step: 1, methods: WINDOWED },
+    page: { label: 'Stride (latent cells)', group: 'advanced', min: 1, max: 1024, step: 1, methods: 'windowed' },
   },
   viewBatchSize: {
     kind: 'integer', help: 'windows per batch; sets which dilated sub-latents trade values in window interaction', unit: 'windows', range: { min: 1 }, default: 16,
     infotext: 'View batch size',
     cli: { flag: '--view-batch-size <n>' },
-    page: { label: 'Windows per batch', group: 'advanced', min: 1, max: 256, step: 1, methods: WINDOWED },
+    page: { label: 'Windows per batch', group: 'advanced', min: 1, max: 256, step: 1, methods: 'windowed' },
   },
   cosineScale1: {
     kind: 'number', help: 'exponent of the skip-residual factor', unit: 'exponent', range: { min: 0 }, default: 3,
     infotext: 'Cosine scale 1',
     cli: { flag: '--cosine-scale-1 <x>' },
-    page: { label: 'Cosine scale 1', group: 'advanced', min: 0, max: 20, step: 0.1, methods: PROGRESSIVE },
+    page: { label: 'Cosine scale 1', group: 'advanced', min: 0, max: 20, step: 0.1, methods: 'progressive' },
   },
   cosineScale2: {
     kind: 'number', help: 'exponent of the dilated-sampling factor', unit: 'exponent', range: { min: 0 }, default: 1,
     infotext: 'Cosine scale 2',
     cli: { flag: '--cosine-scale-2 <x>' },
-    page: { label: 'Cosine scale 2', group: 'advanced', min: 0, max: 20, step: 0.1, methods: PROGRESSIVE },
+    page: { label: 'Cosine scale 2', group: 'advanced', min: 0, max: 20, step: 0.1, methods: 'progressive' },
   },
   cosineScale3: {
     kind: 'number', help: 'exponent of the blur factor', unit: 'exponent', range: { min: 0 }, default: 1,
     infotext: 'Cosine scale 3',
     cli: { flag: '--cosine-scale-3 <x>' },
-    page: { label: 'Cosine scale 3', group: 'advanced', min: 0, max: 20, step: 0.1, methods: PROGRESSIVE },
+    page: { label: 'Cosine scale 3', group: 'advanced', min: 0, max: 20, step: 0.1, methods: 'progressive' },
   },
   sigma: {
     kind: 'number', help: 'Gaussian blur std before dilated sampling', unit: 'latent cells', range: { min: 0, minExclusive: true }, default: 0.8,
     infotext: 'Sigma',
     cli: { flag: '--sigma <x>' },
-    page: { label: 'Sigma (blur)', group: 'advanced', min: 0.01, max: 10, step: 0.05, methods: PROGRESSIVE },
+    page: { label: 'Sigma (blur)', group: 'advanced', min: 0.01, max: 10, step: 0.05, methods: 'progressive' },
   },
   patchPrompts: {
     kind: 'boolean', help: 'patch-content-aware prompts', default: ({ method }) => method === 'accdiffusion', defaultText: 'on for accdiffusion',
     infotext: 'Patch prompts',
     cli: { flag: '--no-patch-prompts', help: 'same prompt in every window (ablation)' },
-    page: { label: 'Patch prompts', group: 'advanced', methods: ACC },
+    page: { label: 'Patch prompts', group: 'advanced', methods: 'accdiffusion' },
   },
   windowInteraction: {
     kind: 'boolean', help: 'window interaction in dilated sampling', default: ({ method }) => method === 'accdiffusion', defaultText: 'on for accdiffusion',
     infotext: 'Window interaction',
     cli: { flag: '--no-window-interaction', help: 'no window interaction in dilated sampling (ablation)' },
-    page: { label: 'Window interaction', group: 'advanced', methods: PROGRESSIVE },
+    page: { label: 'Window interaction', group: 'advanced', methods: 'progressive' },
   },
   referenceCompat: {
     kind: 'boolean', help: 'reproduce the reference code\'s scheduler input-scaling quirk', default: false,

@@ -198,3 +198,16 @@ export function mdViews(opts: MdViewsOptions): MdViewPlan {
     latentJitter: jitter * cell,
   };
 }
+
+/** getViews(...).views.length without building the views (a 65536² plan has millions): a window wider than the extent shrinks to it. */
+export function viewCount(height: number, width: number, window: number, stride: number): number {
+  return numBlocks(height, Math.min(window, height), stride) * numBlocks(width, Math.min(window, width), stride);
+}
+
+/** mdViews(...).views.length: the attention grid (latent cells when not aligned to it), window base/cell, stride half of it. */
+export function mdViewCount(latentHeight: number, latentWidth: number, baseLatent: number, attentionCell: number): number {
+  const aligned = latentHeight % attentionCell === 0 && latentWidth % attentionCell === 0 && baseLatent % attentionCell === 0;
+  const cell = aligned ? attentionCell : 1;
+  const window = baseLatent / cell;
+  return viewCount(latentHeight / cell, latentWidth / cell, window, window / 2);
+}

@@ -2,7 +2,7 @@
  * How much UNet work a generation does, counted before it runs: the same stages (stages.ts planStages), windows
  * (views.ts getViews / mdViews) and dilated samples (s² per step at stage s, spec §3.4) the methods then run,
  * in UNet rows, so the estimate equals the report's `unetCalls` (UNetRunner counts rows; CFG runs two per
- * sample). Per method:
+ * sample). Each method's file adds its own part (GenerationMethod.firstPassWork, stageWindowCount); per method:
  * - direct, attn-sf: steps × rows at the target size; scalecrafter likewise, plus the unconditional rows of
  *   noise-damped CFG on the steps that use it (scalecrafter.ts usesNoiseDampedGuidance);
  * - multidiffusion: steps × windows over the target;
@@ -13,12 +13,11 @@
 import type { Components } from '../loading/components.js';
 import { createScheduler } from '../schedulers/index.js';
 import { img2imgTimesteps } from '../sampling/img2img-start.js';
-import { patchPromptLayers } from '../patch/attention-store.js';
 import { resolveOptions, type GenerateOptions, type Method } from '../options/index.js';
-import { usesNoiseDampedGuidance } from '../methods/scalecrafter.js';
-import { reDilationPlan, type ReDilationPlan } from '../methods/scalecrafter-settings.js';
+import { METHOD_TABLE, type WorkQuery } from '../methods/index.js';
+import type { ReDilationPlan } from '../methods/scalecrafter-settings.js';
 import { planStages } from '../patch/stages.js';
-import { numBlocks } from '../patch/views.js';
+import { viewCount } from '../patch/views.js';
 
 /** What the count needs to know about a run (pixels for sizes, latent cells for stride and native size). */
 export interface UNetWorkPlan {
@@ -36,7 +35,10 @@ export interface UNetWorkPlan {
   readonly classifierFreeGuidance: boolean;
   /** Patch window stride (latent cells) of multidiffusion and demofusion windows, and accdiffusion's without patch prompts. */
   readonly stride: number;
-  /** accdiffusion with patch prompts: windows on the cross-attention grid (mdViews) of this many latent cells. */
+  /**
+   * Facts from the loaded model that a method's count needs (GenerationMethod.workFacts supplies them):
+   * accdiffusion with patch prompts: windows on the cross-attention grid (mdViews) of this many latent cells.
+   */
   readonly patchPromptCell?: number;
   /** scalecrafter: the re-dilation plan of the run (its noise-damped CFG steps add rows). */
   readonly scaleCrafterPlan?: ReDilationPlan;
@@ -70,53 +72,29 @@ export interface RunCost {
   readonly memoryBytes: number;
 }
 
-/** getViews(...).views.length without building the views (a 65536² plan has millions): a window wider than the extent shrinks to it. */
-export function viewCount(height: number, width: number, window: number, stride: number): number {
-  return numBlocks(height, Math.min(window, height), stride) * numBlocks(width, Math.min(window, width), stride);
-}
 
-/** mdViews(...).views.length: the attention grid (latent cells when not aligned to it), window base/cell, stride half of it. */
-export function mdViewCount(latentHeight: number, latentWidth: number, baseLatent: number, attentionCell: number): number {
-  const aligned = latentHeight % attentionCell === 0 && latentWidth % attentionCell === 0 && baseLatent % attentionCell === 0;
-  const cell = aligned ? attentionCell : 1;
-  const window = baseLatent / cell;
-  return viewCount(latentHeight / cell, latentWidth / cell, window, window / 2);
-}
-
-/** Counts the UNet rows of a run (see the file header). */
+/** Counts the UNet rows of a run (see the file header); the method table says what each method adds. */
 export function countUNetWork(p: UNetWorkPlan): RunCost {
   const f = p.vaeScaleFactor;
-  const k = p.classifierFreeGuidance ? 2 : 1;
+  const rows = p.classifierFreeGuidance ? 2 : 1;
   const B = p.nativeLatentSize;
-  const steps1 = p.firstPassSteps ?? p.steps;
-  const progressive = p.method === 'accdiffusion' || p.method === 'demofusion';
+  const method = METHOD_TABLE[p.method];
   const plan = planStages({ height: p.height, width: p.width, baseLatent: B, vaeScaleFactor: f });
-  const first = progressive ? plan.phase1 : { scale: 1, latentHeight: p.height / f, latentWidth: p.width / f, height: p.height, width: p.width };
-  const windowsOver = (h: number, w: number): number => viewCount(h, w, B, p.stride);
-  let rows1 = k;
-  let windows1 = 0;
-  if (p.method === 'multidiffusion') {
-    windows1 = windowsOver(first.latentHeight, first.latentWidth);
-    rows1 = k * windows1;
-  }
-  let calls1 = steps1 * rows1;
-  const sc = p.method === 'scalecrafter' ? p.scaleCrafterPlan : undefined;
-  // runScaleCrafter runs the plain loop when nothing is re-dilated
-  const redilated = sc !== undefined && sc.dilations.size + sc.ndcfgDilations.size > 0 && (sc.dilateSteps > 0 || sc.ndcfgSteps > 0);
-  if (sc && redilated && p.classifierFreeGuidance) {
-    for (let i = 0; i < steps1; i++) if (usesNoiseDampedGuidance(sc, i)) calls1 += k;
-  }
-  const area1 = windows1 > 0 ? 1 : (first.latentHeight * first.latentWidth) / (B * B);
-  const stages: StageWork[] = [{ stage: 1, width: first.width, height: first.height, steps: steps1, unetCalls: calls1, windowsPerStep: windows1, nativeSizeEvaluations: calls1 * area1 }];
-  let perStep = steps1 > 0 ? calls1 / steps1 : rows1;
-  for (const st of progressive ? plan.stages : []) {
-    const windows = p.method === 'accdiffusion' && p.patchPromptCell !== undefined
-      ? mdViewCount(st.latentHeight, st.latentWidth, B, p.patchPromptCell)
-      : windowsOver(st.latentHeight, st.latentWidth);
+  const first = method.progressive ? plan.phase1 : { scale: 1, latentHeight: p.height / f, latentWidth: p.width / f, height: p.height, width: p.width };
+  const query = (latentHeight: number, latentWidth: number, steps: number): WorkQuery => ({ plan: p, latentHeight, latentWidth, steps, rows });
+  const steps1 = p.firstPassSteps ?? p.steps;
+  const pass = method.firstPassWork?.(query(first.latentHeight, first.latentWidth, steps1)) ?? { unetCalls: steps1 * rows, windowsPerStep: 0 };
+  const area1 = pass.windowsPerStep > 0 ? 1 : (first.latentHeight * first.latentWidth) / (B * B);
+  const stages: StageWork[] = [{ stage: 1, width: first.width, height: first.height, steps: steps1, unetCalls: pass.unetCalls, windowsPerStep: pass.windowsPerStep, nativeSizeEvaluations: pass.unetCalls * area1 }];
+  let perStep = steps1 > 0 ? pass.unetCalls / steps1 : rows * Math.max(1, pass.windowsPerStep);
+  for (const st of method.progressive ? plan.stages : []) {
+    const q = query(st.latentHeight, st.latentWidth, p.steps);
+    // patch windows (the method's, default DemoFusion's jittered ones at `stride`) plus s² dilated samples
+    const windows = method.stageWindowCount?.(q) ?? viewCount(st.latentHeight, st.latentWidth, B, p.stride);
     const perStage = windows + st.scale * st.scale;
-    const calls = p.steps * k * perStage;
+    const calls = p.steps * rows * perStage;
     stages.push({ stage: st.scale, width: st.width, height: st.height, steps: p.steps, unetCalls: calls, windowsPerStep: perStage, nativeSizeEvaluations: calls });
-    perStep += k * perStage;
+    perStep += rows * perStage;
   }
   const sum = (key: 'unetCalls' | 'nativeSizeEvaluations'): number => stages.reduce((a, s) => a + s[key], 0);
   return { stages, unetCalls: sum('unetCalls'), unetCallsPerStep: perStep, nativeSizeEvaluations: sum('nativeSizeEvaluations'), memoryBytes: fullSizeMemoryBytes(p.width, p.height) };
@@ -139,15 +117,9 @@ export function estimateRunCost(components: Components, options: GenerateOptions
   scheduler.setTimesteps(o.steps);
   const steps = scheduler.timesteps.length;
   const firstPassSteps = options.image ? img2imgTimesteps(o.steps, o.strength).initTimestepCount : steps;
-  const f = folder.vaeScaleFactor;
-  const patchPromptCell = o.method === 'accdiffusion' && o.patchPrompts ? patchPromptLayers(components.crossAttentionLayers)[0]!.downsampleFactor : undefined;
-  const scaleCrafterPlan = o.method === 'scalecrafter'
-    ? reDilationPlan(components.unetModel, o.height / f, o.width / f, folder.nativeLatentSize, firstPassSteps)
-    : undefined;
   return countUNetWork({
-    method: o.method, width: o.width, height: o.height, nativeLatentSize: folder.nativeLatentSize, vaeScaleFactor: f,
+    method: o.method, width: o.width, height: o.height, nativeLatentSize: folder.nativeLatentSize, vaeScaleFactor: folder.vaeScaleFactor,
     steps, firstPassSteps, classifierFreeGuidance: o.guidance > 1, stride: o.stride,
-    ...(patchPromptCell !== undefined ? { patchPromptCell } : {}),
-    ...(scaleCrafterPlan ? { scaleCrafterPlan } : {}),
+    ...METHOD_TABLE[o.method].workFacts?.(components, o, firstPassSteps),
   });
 }

@@ -5,9 +5,10 @@
  * review). The server validates submitted settings against the same list (settings.ts).
  */
 import { DEFAULT_SCALE, scaleHelp } from '../cli/generation-flags.js';
-import { METHODS, SCHEDULERS } from '../options/generate-options.js';
+import { METHODS, SCHEDULERS, type Method } from '../options/generate-options.js';
+import { METHOD_TABLE } from '../methods/index.js';
 import { optionHelp } from '../options/help-text.js';
-import type { OptionKind } from '../options/option-spec.js';
+import type { MethodGroup, OptionKind } from '../options/option-spec.js';
 import { OPTION_TABLE, type OptionKey } from '../options/option-table.js';
 
 /** Input kinds: int and number have a range; choice has choices; text may be multi-line. */
@@ -35,15 +36,14 @@ export interface FormField {
   readonly methods?: readonly string[];
 }
 
-/** One line per method (README "Methods" table, shortened). */
-export const METHOD_HELP: Readonly<Record<(typeof METHODS)[number], string>> = {
-  accdiffusion: 'DemoFusion plus per-window prompts from the native pass\'s attention masks and window interaction (Lin et al. 2024)',
-  demofusion: 'native pass, then progressive upscaling with skip residual, patch windows and a dilated global branch (Du et al. 2024)',
-  multidiffusion: 'overlapping native-size windows over the target, same prompt everywhere, averaged (Bar-Tal et al. 2023)',
-  direct: 'the plain pipeline at the target size: repeats objects above the native size',
-  'attn-sf': 'direct inference with self-attention scaled by √(log N / log n) (Jin et al. 2023)',
-  scalecrafter: 'direct inference with re-dilated convolutions early and noise-damped guidance (He et al. 2024)',
-};
+/** One line per method: the method table's summaries. */
+export const METHOD_HELP: Readonly<Record<Method, string>> = Object.fromEntries(METHODS.map((m) => [m, METHOD_TABLE[m].summary])) as Record<Method, string>;
+
+/** The method names of a MethodGroup (the option table's `page.methods`). */
+export function methodsOf(group: MethodGroup): Method[] {
+  if (group === 'windowed' || group === 'progressive') return METHODS.filter((m) => METHOD_TABLE[m][group]);
+  return [group];
+}
 
 /** Target-size presets (multiples of the native size); "custom" means width × height. */
 export const SCALE_PRESETS: readonly number[] = [1.5, 2, 3, 4, 6, 8];
@@ -69,7 +69,7 @@ const SCALE_FIELD: PageOnlyField = {
 const REVIEW_FIELD: PageOnlyField = {
   key: 'review', label: 'Let me edit window prompts after the native pass', kind: 'bool', group: 'main',
   help: 'pause after the native pass to show the per-word masks and every window\'s prompt; edit them and continue (the CLI takes the result\'s prompts with --window-prompts)',
-  default: false, methods: ['accdiffusion'],
+  default: false, methods: methodsOf('accdiffusion'),
 };
 
 /** The form in page order: option-table rows (their `page` part) and the page's own fields. */
@@ -97,7 +97,7 @@ function tableField(key: OptionKey): FormField {
     key, label: page.label, kind, group: page.group, help: optionHelp(key), default: def,
     ...(spec.cli ? { flag: spec.cli.flag.split(' ')[0]! } : {}),
     ...(page.min !== undefined ? { min: page.min } : {}), ...(page.max !== undefined ? { max: page.max } : {}), ...(page.step !== undefined ? { step: page.step } : {}),
-    ...(page.multiline ? { multiline: true } : {}), ...(page.methods ? { methods: page.methods } : {}),
+    ...(page.multiline ? { multiline: true } : {}), ...(page.methods ? { methods: methodsOf(page.methods) } : {}),
   };
   if (key === 'method') return { ...field, choices: METHODS.map((m) => ({ value: m, label: m, help: METHOD_HELP[m] })) };
   if (key === 'scheduler') return { ...field, choices: [{ value: '', label: 'the model\'s' }, ...SCHEDULERS.map((s) => ({ value: s, label: s }))] };

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { countUNetWork } from '../pipeline/cost-estimate.js';
 import type { ProgressEvent } from '../pipeline/events.js';
-import type { GenerateOptions } from '../options/index.js';
+import { resolveOptions, type GenerateOptions } from '../options/index.js';
 import type { WindowPrompts } from '../patch/window-prompts.js';
 import type { ModelEntry } from './models.js';
 import type { JobRequest } from './settings.js';
@@ -82,10 +82,12 @@ export interface JobSummary {
  */
 export function stageWeights(o: GenerateOptions, model: Pick<ModelEntry, 'nativeLatentSize' | 'vaeScaleFactor'>): number[] {
   try {
+    const r = resolveOptions(o, model.nativeLatentSize);
     const cost = countUNetWork({
-      method: o.method ?? 'accdiffusion', width: o.width, height: o.height, nativeLatentSize: model.nativeLatentSize, vaeScaleFactor: model.vaeScaleFactor,
-      steps: o.steps ?? 50, classifierFreeGuidance: true, stride: o.stride ?? Math.max(1, Math.floor(model.nativeLatentSize / 2)),
-      ...((o.method ?? 'accdiffusion') === 'accdiffusion' && o.patchPrompts !== false ? { patchPromptCell: 4 } : {}),
+      method: r.method, width: r.width, height: r.height, nativeLatentSize: model.nativeLatentSize, vaeScaleFactor: model.vaeScaleFactor,
+      steps: r.steps, classifierFreeGuidance: r.guidance > 1, stride: r.stride,
+      // SD/SDXL cross-attention grid (1/32 of the image); only methods with patch prompts read it
+      ...(r.patchPrompts ? { patchPromptCell: 4 } : {}),
     });
     return cost.stages.map((st) => st.nativeSizeEvaluations);
   } catch {

@@ -31,6 +31,8 @@ test('the method table has exactly the METHODS, each under its own name, progres
     assert.equal(m.stagePatchWindows !== undefined, m.progressive, `${name}: stagePatchWindows exactly for progressive methods`);
   }
   assert.deepEqual(Object.entries(METHOD_TABLE).filter(([, m]) => m.progressive).map(([n]) => n).sort(), ['accdiffusion', 'demofusion']);
+  assert.deepEqual(Object.entries(METHOD_TABLE).filter(([, m]) => m.windowed).map(([n]) => n).sort(), ['accdiffusion', 'demofusion', 'multidiffusion']);
+  for (const m of Object.values(METHOD_TABLE)) assert.ok(!m.progressive || m.windowed, `${m.name}: progressive methods have patch windows`);
 });
 
 function* sources(dir: string): Generator<string> {

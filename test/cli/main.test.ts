@@ -104,6 +104,12 @@ test('user errors exit 2 with one line; bugs exit 1 with a stack', async () => {
   const scale = await run(['generate', '--model', tinySdxl, '--prompt', 'x', '--scale', '1.1', '--out', 's.png']);
   assert.equal(scale.code, EXIT_USER_ERROR);
   assert.match(scale.stderr, /\nerror: --scale 1\.1 gives 70\.4\d* px from the native 64 px, not a multiple of 8; use --width\/--height\n$/);
+
+  // the model's bound on --stride (its native latent size, 8 cells here) is named like every flag error, before any work
+  const stride = await run(['generate', '--model', tinySdxl, '--prompt', 'x', '--stride', '9', '--out', 't.png']);
+  assert.equal(stride.code, EXIT_USER_ERROR);
+  assert.match(stride.stderr, /\nerror: --stride must be an integer in 1\.\.8 \(latent cells\), got "9"\n$/);
+  assert.deepEqual(stride.calls.generates, [], 'nothing generated');
 });
 
 test('abort (Ctrl-C) stops the run: exit 130, no image, no temporary files', async () => {

@@ -7,9 +7,10 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { Components } from '../../src/loading/components.js';
 import { generate } from '../../src/pipeline/generate.js';
-import { countUNetWork, estimateRunCost, mdViewCount, viewCount } from '../../src/pipeline/cost-estimate.js';
-import { getViews, mdViews } from '../../src/patch/views.js';
+import { countUNetWork, estimateRunCost } from '../../src/pipeline/cost-estimate.js';
+import { getViews, mdViewCount, mdViews, viewCount } from '../../src/patch/views.js';
 import { METHODS, type GenerateOptions } from '../../src/options/index.js';
+import { stageWeights } from '../../src/server/job.js';
 import { tinySd, tinySdxl } from '../helpers/paths.js';
 
 const base = { prompt: 'a red circle and a blue square', steps: 2, seed: 7 } as const;
@@ -67,4 +68,15 @@ test('viewCount and mdViewCount equal the number of views getViews and mdViews b
     for (const stride of [4, 8, 16, 32]) assert.equal(viewCount(h, w, 32, stride), getViews({ height: h, width: w, window: 32, stride }).views.length, `${h}x${w}/${stride}`);
     for (const cell of [4, 2]) assert.equal(mdViewCount(h, w, 32, cell), mdViews({ latentHeight: h, latentWidth: w, baseLatent: 32, attentionCell: cell }).views.length, `md ${h}x${w}/${cell}`);
   }
+});
+
+test('the page\'s stage weights come from the same count: defaults filled by resolveOptions, patch-prompt grid, stride', () => {
+  const sdxl = { nativeLatentSize: 128, vaeScaleFactor: 8 };
+  const base = { prompt: 'x', width: 2048, height: 2048 };
+  // stage 1: 50 steps × 2 rows at the native size; stage 2: (3×3 grid windows + 2² dilated) × 50 × 2
+  assert.deepEqual(stageWeights(base, sdxl), [100, 1300]);
+  // without patch prompts, DemoFusion's windows at stride 32: 5×5 + 4
+  assert.deepEqual(stageWeights({ ...base, patchPrompts: false, stride: 32 }, sdxl), [100, 2900]);
+  assert.deepEqual(stageWeights({ ...base, method: 'direct' }, sdxl), [100 * 4]);
+  assert.deepEqual(stageWeights({ ...base, width: 12 }, sdxl), [1], 'options the run refuses');
 });

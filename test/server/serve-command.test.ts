@@ -56,5 +56,10 @@ describe('accdiffusion serve (command line)', () => {
     const err = sink();
     assert.equal(await main(['serve', '--port', 'abc'], { stdout: sink().stream, stderr: err.stream, cwd: dir }), 2);
     assert.equal(err.text(), 'error: --port must be a port number (0-65535), got "abc"\n');
+    // `help serve` shows serve's help, as `help generate` does generate's
+    const out = sink();
+    assert.equal(await main(['help', 'serve'], { stdout: out.stream, stderr: sink().stream, cwd: dir }), 0);
+    assert.match(out.text(), /Usage: accdiffusion serve/);
+    assert.match(out.text(), /--port/);
   });
 });
