@@ -10,7 +10,7 @@ export { describeModel, guessFamily, formatModelInfo, type ModelInfo, type Model
 export { countUNetWork, type RunCost, type StageWork, type UNetWorkPlan } from './pipeline/cost-estimate.js';
 export type { RandomStreams } from './pipeline/generate.js';
 export { METHODS, SCHEDULERS, REFERENCE_NEGATIVE_PROMPT, type GenerateOptions, type Method, type SchedulerName } from './options/index.js';
-export type { ProgressEvent, ProgressCallback, Branch } from './pipeline/events.js';
+export type { ProgressEvent, ProgressCallback, Branch } from './events.js';
 export type { GenerateResult, StageResult, TokenMask, GenerationReport, RgbImage, Window } from './pipeline/result.js';
 export { readInputImage, INPUT_BACKGROUND, type InputImage } from './sampling/input-image.js';
 export { checkWindowPromptsShape, type WindowPrompts, type WindowPromptsReview } from './patch/window-prompts.js';

@@ -1,11 +1,11 @@
 /**
- * Renders the pipeline's ProgressEvents (src/pipeline/events.ts) for the terminal: per-stage
+ * Renders the pipeline's ProgressEvents (src/events.ts) for the terminal: per-stage
  * cli-progress bars with ETA for steps, plus window-batch and VAE-tile bars, on stderr; `--json`
  * writes one JSON object per event line (for scripts, on stdout); `--quiet` writes nothing.
  * Stage start/end and warnings are plain lines, so logs of non-terminal runs still show them.
  */
 import { MultiBar, type SingleBar } from 'cli-progress';
-import type { ProgressCallback, ProgressEvent } from '../pipeline/events.js';
+import type { ProgressCallback, ProgressEvent } from '../events.js';
 
 /** 'lines': stage lines and warnings without bars (what 'bars' becomes off a terminal). */
 export type ProgressMode = 'bars' | 'lines' | 'quiet' | 'json';

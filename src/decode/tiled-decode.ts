@@ -12,7 +12,7 @@
 import { AbortedError, NumericsError, OptionsError } from '../errors.js';
 import { crop2d } from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { RgbImage } from '../pipeline/result.js';
+import type { RgbImage } from '../tensor/rgb-image.js';
 import { planTiles } from './tiled-decode-plan.js';
 
 export interface TiledDecodeOptions {

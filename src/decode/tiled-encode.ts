@@ -10,7 +10,7 @@
  * mid-block attention see one tile instead of the whole image (tests state the measured difference).
  */
 import { AbortedError, NumericsError } from '../errors.js';
-import type { RgbImage } from '../pipeline/result.js';
+import type { RgbImage } from '../tensor/rgb-image.js';
 import { planTiles, TileAccumulator } from './tiled-decode-plan.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 

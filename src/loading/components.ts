@@ -16,7 +16,7 @@ import { parseSchedulerConfig, type SchedulerConfig } from '../schedulers/index.
 import { CLIPTokenizer } from '../tokenizers/clip-tokenizer.js';
 import { openModelFolder, type ModelFolder } from '../weights/diffusers-folder.js';
 import { resolveModel } from '../weights/hf-cache.js';
-import type { ProgressCallback } from '../pipeline/events.js';
+import type { ProgressCallback } from '../events.js';
 import type { CachedPromptEncoder } from '../prompts/prompt-encoder.js';
 import { UNetRunner } from '../sampling/unet-runner.js';
 import { OptionsError } from '../errors.js';

@@ -9,10 +9,9 @@
 import type { Components } from '../loading/components.js';
 import type { ConditionContext } from '../prompts/conditions.js';
 import type { ResolvedOptions, Method } from '../options/index.js';
-import type { RandomStreams } from '../pipeline/random-streams.js';
-import type { TokenMask } from '../pipeline/result.js';
+import type { RandomStreams } from '../sampling/random-streams.js';
 import type { GuidedCondition } from '../sampling/unet-runner.js';
-import type { StageWindows } from '../patch/window-prompts.js';
+import type { StageWindows, TokenMask } from '../patch/window-prompts.js';
 import type { StageSize } from '../patch/stages.js';
 import type { PatchWindows } from '../patch/upscale-stage.js';
 import type { DenoiseLoopHooks } from '../sampling/denoise-loop.js';

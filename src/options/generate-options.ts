@@ -6,7 +6,7 @@
  */
 import { SCHEDULER_NAMES, type SchedulerName } from '../schedulers/names.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { RgbImage } from '../pipeline/result.js';
+import type { RgbImage } from '../tensor/rgb-image.js';
 import type { Seed } from '../tensor/seed.js';
 import type { WindowPrompts } from '../patch/window-prompts.js';
 

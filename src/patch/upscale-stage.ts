@@ -10,7 +10,7 @@ import { denoise, type NoisePrediction } from '../sampling/denoise-loop.js';
 import { cosineFactor, skipResidual } from './skip-residual.js';
 import { dilatedBranchNoise } from './dilated-branch.js';
 import { blurFactor } from './dilated-sampling.js';
-import type { ProgressCallback } from '../pipeline/events.js';
+import type { ProgressCallback } from '../events.js';
 import { patchBranchNoise } from './patch-branch.js';
 import { branchDivisors } from './reference-compat.js';
 import type { GuidedCondition, UNetRunner } from '../sampling/unet-runner.js';

@@ -13,6 +13,7 @@
  * end edge [0, jr]. Every coordinate is then shifted by +jr into the jitter-padded frame.
  */
 import { OptionsError } from '../errors.js';
+import type { RandInt } from '../tensor/random.js';
 
 /** A window [hStart, hEnd) × [wStart, wEnd), named as in the reference tuples. */
 export interface View {
@@ -22,8 +23,7 @@ export interface View {
   readonly wEnd: number;
 }
 
-/** Draws an integer uniformly from [low, highInclusive] (Python `random.randint` contract). */
-export type RandInt = (low: number, highInclusive: number) => number;
+export type { RandInt };
 
 /** Views plus the padding their coordinates assume (0 on an axis without jitter). */
 export interface ViewSet {
@@ -210,4 +210,12 @@ export function mdViewCount(latentHeight: number, latentWidth: number, baseLaten
   const cell = aligned ? attentionCell : 1;
   const window = baseLatent / cell;
   return viewCount(latentHeight / cell, latentWidth / cell, window, window / 2);
+}
+
+/** A window in latent cells of one stage's latent (un-padded coordinates; may extend past the edges by the jitter margin). */
+export interface Window {
+  readonly top: number;
+  readonly left: number;
+  readonly height: number;
+  readonly width: number;
 }

@@ -7,7 +7,8 @@
  */
 import { OptionsError } from '../errors.js';
 import type { View } from './views.js';
-import type { RgbImage, TokenMask, Window } from '../pipeline/result.js';
+import type { RgbImage } from '../tensor/rgb-image.js';
+import type { Window } from './views.js';
 
 /** The windows and prompts of one AccDiffusion stage (fixed for the whole stage); views in padded latent cells, padding in latent cells. */
 export interface StageWindows {
@@ -86,4 +87,19 @@ export function currentWindowPrompts(stageWindows: Map<number, StageWindows>): W
 /** Windows of a stage in un-padded latent cells (the StageResult.windows form). */
 export function stageWindowRects(sw: StageWindows): Window[] {
   return sw.views.map((v) => ({ top: v.hStart - sw.padding, left: v.wStart - sw.padding, height: v.hEnd - v.hStart, width: v.wEnd - v.wStart }));
+}
+
+/** A prompt token's binary mask from the native pass's cross-attention (AccDiffusion). */
+export interface TokenMask {
+  /**
+   * Position of the token in the prompt's ids (1 = first piece after BOS); with prompt weighting, the key
+   * column of the word's first piece in the chunked sequence (chunk·77 + 1 + position in the chunk).
+   */
+  readonly index: number;
+  /** The piece's text, or with prompt weighting the whole word without syntax. */
+  readonly token: string;
+  /** 0/255 at the attention-map resolution. */
+  readonly mask: Uint8Array;
+  readonly width: number;
+  readonly height: number;
 }

@@ -12,16 +12,16 @@ import { METHOD_TABLE } from '../methods/index.js';
 import type { WindowPrompts, WindowPromptsReview } from '../patch/window-prompts.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Components } from '../loading/components.js';
-import type { ProgressCallback } from './events.js';
+import type { ProgressCallback } from '../events.js';
 import { runFirstPass } from './first-pass.js';
 import { GenerationRun, now } from './generation-run.js';
 import { resolveOptions, type GenerateOptions } from '../options/index.js';
-import type { RandomStreams } from './random-streams.js';
+import type { RandomStreams } from '../sampling/random-streams.js';
 import type { GenerateResult, GenerationReport, StageResult } from './result.js';
 import { runUpscaleStages } from './upscale-stages.js';
 import { steerWindowPrompts } from './window-prompts-review.js';
 
-export { seededStreams, type RandomStreams } from './random-streams.js';
+export { seededStreams, type RandomStreams } from '../sampling/random-streams.js';
 
 export interface GenerateContext {
   readonly onProgress?: ProgressCallback;

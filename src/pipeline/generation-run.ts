@@ -19,7 +19,7 @@ import type { Components } from '../loading/components.js';
 import { guidedConditions, type ConditionContext } from '../prompts/conditions.js';
 import type { GenerateContext } from './generate.js';
 import type { ResolvedOptions } from '../options/index.js';
-import { seededStreams, type RandomStreams } from './random-streams.js';
+import { seededStreams, type RandomStreams } from '../sampling/random-streams.js';
 import type { GenerateResult, GenerationReport, RgbImage, StageResult, TokenMask } from './result.js';
 import type { GuidedCondition } from '../sampling/unet-runner.js';
 

@@ -6,7 +6,7 @@ import type { Device } from '../engine/providers.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { RandomStreams } from './generate.js';
 import type { RunCost } from './cost-estimate.js';
-import type { ProgressCallback } from './events.js';
+import type { ProgressCallback } from '../events.js';
 import type { GenerateOptions } from '../options/index.js';
 import type { GenerateResult, StageResult } from './result.js';
 import type { WindowPrompts, WindowPromptsReview } from '../patch/window-prompts.js';

@@ -3,22 +3,12 @@
  * per-window prompts of AccDiffusion, and a report of parameters, timings and counts.
  */
 import type { Tensor } from '../tensor/tensor.js';
+import type { RgbImage } from '../tensor/rgb-image.js';
+import type { TokenMask } from '../patch/window-prompts.js';
+import type { Window } from '../patch/views.js';
+
+export type { RgbImage, TokenMask, Window };
 import type { ResolvedOptions } from '../options/index.js';
-
-/** An 8-bit RGB image, row-major, 3 bytes per pixel. */
-export interface RgbImage {
-  readonly width: number;
-  readonly height: number;
-  readonly rgb: Uint8Array;
-}
-
-/** A window in latent cells of one stage's latent (un-padded coordinates; may extend past the edges by the jitter margin). */
-export interface Window {
-  readonly top: number;
-  readonly left: number;
-  readonly height: number;
-  readonly width: number;
-}
 
 /** One stage's output: stage 1 is the native-size pass. */
 export interface StageResult {
@@ -30,21 +20,6 @@ export interface StageResult {
   /** Patch windows and the prompt each kept (AccDiffusion with patch prompts; else undefined). */
   readonly windows?: readonly Window[];
   readonly windowPrompts?: readonly string[];
-}
-
-/** A prompt token's binary mask from the native pass's cross-attention (AccDiffusion). */
-export interface TokenMask {
-  /**
-   * Position of the token in the prompt's ids (1 = first piece after BOS); with prompt weighting, the key
-   * column of the word's first piece in the chunked sequence (chunk·77 + 1 + position in the chunk).
-   */
-  readonly index: number;
-  /** The piece's text, or with prompt weighting the whole word without syntax. */
-  readonly token: string;
-  /** 0/255 at the attention-map resolution. */
-  readonly mask: Uint8Array;
-  readonly width: number;
-  readonly height: number;
 }
 
 /** Timings and counts of one generation. */

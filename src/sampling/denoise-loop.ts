@@ -6,7 +6,7 @@
  * `denoise_cb_t`).
  */
 import { AbortedError, NumericsError } from '../errors.js';
-import type { ProgressCallback } from '../pipeline/events.js';
+import type { ProgressCallback } from '../events.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
 import type { Tensor } from '../tensor/tensor.js';
 

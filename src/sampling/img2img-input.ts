@@ -12,7 +12,7 @@ import type { Scheduler } from '../schedulers/scheduler.js';
 import { img2imgStart, type Img2ImgStart } from './img2img-start.js';
 import type { RandomSource } from '../tensor/random.js';
 import type { Components } from '../loading/components.js';
-import type { RgbImage } from '../pipeline/result.js';
+import type { RgbImage } from '../tensor/rgb-image.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { latentsFromEncode } from '../decode/vae-latents.js';
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import sharp from 'sharp';
 import { OptionsError } from '../errors.js';
-import type { RgbImage } from '../pipeline/result.js';
+import type { RgbImage } from '../tensor/rgb-image.js';
 
 /** The colour transparent pixels are composited onto (white). */
 export const INPUT_BACKGROUND = '#ffffff';

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { countUNetWork } from '../pipeline/cost-estimate.js';
-import type { ProgressEvent } from '../pipeline/events.js';
+import type { ProgressEvent } from '../events.js';
 import { resolveOptions, type GenerateOptions } from '../options/index.js';
 import type { WindowPrompts } from '../patch/window-prompts.js';
 import type { ModelEntry } from './models.js';

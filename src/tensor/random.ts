@@ -14,3 +14,6 @@ export interface RandomSource {
   /** A uniform integer in [low, highInclusive] (the view-jitter draw). */
   randint(low: number, highInclusive: number): number;
 }
+
+/** Draws an integer uniformly from [low, highInclusive] (Python `random.randint` contract). */
+export type RandInt = (low: number, highInclusive: number) => number;

@@ -69,6 +69,10 @@ test('dependency directions: library never imports cli/server, models never onnx
   assert.ok(!deps.get('models')!.has('pkg:onnxruntime-node') && !deps.get('models')!.has('engine'), 'src/models imports the runtime');
   assert.deepEqual([...deps.get('schedulers')!].filter((d) => d !== 'schedulers' && d !== 'tensor' && d !== 'errors.js'), []);
   assert.ok(!deps.get('sampling')!.has('patch') && !deps.get('sampling')!.has('methods'), 'the denoise loop knows nothing of patches or methods');
+  // data flows one way: below the pipeline nothing imports it (methods only its types, see methods/method.ts)
+  for (const folder of ['options', 'patch', 'sampling', 'decode', 'prompts', 'loading', 'models', 'graph', 'engine', 'schedulers', 'tokenizers', 'weights', 'tensor']) {
+    assert.ok(!deps.get(folder)!.has('pipeline'), `src/${folder} imports src/pipeline`);
+  }
 });
 
 test('no `as never` casts in src/, test/ or bench/ (they hide wrong setups)', () => {

@@ -2,7 +2,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createProgressRenderer } from '../../src/cli/progress.js';
-import type { ProgressEvent } from '../../src/pipeline/events.js';
+import type { ProgressEvent } from '../../src/events.js';
 import { stringStream } from './string-stream.js';
 
 const events: ProgressEvent[] = [

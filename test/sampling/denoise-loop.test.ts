@@ -10,7 +10,7 @@ import { denoise, type NoisePredictor } from '../../src/sampling/denoise-loop.js
 import { createScheduler, parseSchedulerConfig } from '../../src/schedulers/index.js';
 import type { Scheduler } from '../../src/schedulers/scheduler.js';
 import { tensor, type Tensor } from '../../src/tensor/tensor.js';
-import type { ProgressEvent } from '../../src/pipeline/events.js';
+import type { ProgressEvent } from '../../src/events.js';
 
 function scheduler(name: 'ddim' | 'euler' | 'dpmpp-2m'): Scheduler {
   const s = createScheduler(parseSchedulerConfig({ _class_name: 'DDIMScheduler', beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012, num_train_timesteps: 1000 }, 'x.json'), name);

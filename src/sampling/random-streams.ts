@@ -3,8 +3,7 @@
  * Euler a's step noise), the reference's global torch RNG (stage noise, window-interaction permutations) and
  * the view jitter (the reference's Python `random`). Replay tests inject their own streams.
  */
-import type { RandInt } from '../patch/views.js';
-import type { RandomSource } from '../tensor/random.js';
+import type { RandInt, RandomSource } from '../tensor/random.js';
 import { nextSeed, type Seed } from '../tensor/seed.js';
 import { TorchGenerator, type TorchGeneratorState } from '../tensor/torch-generator.js';
 
