@@ -7,7 +7,8 @@
  */
 import type { Command } from 'commander';
 import { checkChoice, checkNumber, checkSeed, type Naming } from '../options/check-option.js';
-import type { GenerateOptions } from '../options/generate-options.js';
+import type { GenerateOptions, Method } from '../options/generate-options.js';
+import { methodsUsing } from '../methods/index.js';
 import { OPTION_TABLE, tableDefault, type OptionKey } from '../options/option-table.js';
 import { inputFile } from './arg-values.js';
 import type { RawGenerateOptions } from './flags.js';
@@ -97,4 +98,20 @@ export function checkModelBounds(command: { readonly command: 'generate' | 'upsc
     const spec = OPTION_TABLE[key];
     if (spec.range?.max === 'nativeLatent' && typeof value === 'number') checkNumber(spec, value, { name: flagName(key), shown: `"${value}"`, audience: 'cli' }, nativeLatent);
   }
+}
+
+/**
+ * One note per flag typed that the chosen method does not use (its row's `usedBy`, e.g. --c with --method
+ * direct): the run goes on, the value is only ignored.
+ */
+export function ignoredFlagNotes(command: { readonly command: 'generate' | 'upscale'; readonly method?: Method }): string[] {
+  const method = command.method ?? (tableDefault('method') as Method);
+  const notes: string[] = [];
+  for (const [key, value] of Object.entries(passedOptions(command)) as Array<[OptionKey, unknown]>) {
+    const group = OPTION_TABLE[key].usedBy;
+    if (group === undefined || value === undefined || value === false) continue;
+    const users = methodsUsing(group);
+    if (!users.includes(method)) notes.push(`${flagName(key)} is used by ${users.join(', ')} only; --method ${method} ignores it`);
+  }
+  return notes;
 }

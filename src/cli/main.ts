@@ -15,7 +15,7 @@ import { readSafetensorsHeader, readTensor } from '../weights/safetensors.js';
 import { packageVersion, parseArgs, resolveTargetSize, type GenerateCommand, type InfoCommand, type UpscaleCommand } from './args.js';
 import { formatInfoView, infoView } from './info.js';
 import { describeModel } from '../loading/model-info.js';
-import { checkModelBounds, passedOptions } from './library-values.js';
+import { checkModelBounds, ignoredFlagNotes, passedOptions } from './library-values.js';
 import { resolveModelSpec } from './model-spec.js';
 import { describeCheckpoint } from '../loading/checkpoint-info.js';
 import { isCheckpointFile } from '../loading/model-path.js';
@@ -93,6 +93,7 @@ export async function runGenerate(cmd: GenerateCommand | UpscaleCommand, io: Req
   // upscale: the input is read (and its size known) before the model loads
   const input = cmd.command === 'upscale' ? await readInputImage(cmd.image) : undefined;
 
+  for (const message of ignoredFlagNotes(cmd)) renderer.onProgress({ type: 'warning', message });
   const pipeline = await io.loadPipeline(folder, { device: cmd.device, threads: cmd.threads, onProgress: renderer.onProgress, ...cmd.modelFiles });
   try {
     if (signal.aborted) throw new AbortedError('interrupted while loading the model');

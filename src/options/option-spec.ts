@@ -64,11 +64,6 @@ export interface PageField {
   readonly max?: number;
   readonly step?: number;
   readonly multiline?: true;
-  /**
-   * Which methods use it (the page greys it out for the others): the windowed or the progressive ones (the
-   * method table's GenerationMethod traits, src/methods/), or one method by name.
-   */
-  readonly methods?: MethodGroup;
 }
 
 /** A set of methods named by a trait of the method table, or one method. */
@@ -96,4 +91,9 @@ export interface OptionSpec {
   readonly cli?: CliFlag;
   /** undefined: not on the page. */
   readonly page?: PageField;
+  /**
+   * Which methods use it (default: all): the windowed or the progressive ones (the method table's traits,
+   * src/methods/), or one method by name. The page greys it out for the others; the CLI says it is ignored.
+   */
+  readonly usedBy?: MethodGroup;
 }

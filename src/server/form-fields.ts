@@ -6,9 +6,9 @@
  */
 import { DEFAULT_SCALE, scaleHelp } from '../cli/generation-flags.js';
 import { METHODS, SCHEDULERS, type Method } from '../options/generate-options.js';
-import { METHOD_TABLE } from '../methods/index.js';
+import { METHOD_TABLE, methodsUsing } from '../methods/index.js';
 import { optionHelp } from '../options/help-text.js';
-import type { MethodGroup, OptionKind } from '../options/option-spec.js';
+import type { OptionKind } from '../options/option-spec.js';
 import { OPTION_TABLE, type OptionKey } from '../options/option-table.js';
 
 /** Input kinds: int and number have a range; choice has choices; text may be multi-line. */
@@ -39,11 +39,6 @@ export interface FormField {
 /** One line per method: the method table's summaries. */
 export const METHOD_HELP: Readonly<Record<Method, string>> = Object.fromEntries(METHODS.map((m) => [m, METHOD_TABLE[m].summary])) as Record<Method, string>;
 
-/** The method names of a MethodGroup (the option table's `page.methods`). */
-export function methodsOf(group: MethodGroup): Method[] {
-  if (group === 'windowed' || group === 'progressive') return METHODS.filter((m) => METHOD_TABLE[m][group]);
-  return [group];
-}
 
 /** Target-size presets (multiples of the native size); "custom" means width × height. */
 export const SCALE_PRESETS: readonly number[] = [1.5, 2, 3, 4, 6, 8];
@@ -69,7 +64,7 @@ const SCALE_FIELD: PageOnlyField = {
 const REVIEW_FIELD: PageOnlyField = {
   key: 'review', label: 'Let me edit window prompts after the native pass', kind: 'bool', group: 'main',
   help: 'pause after the native pass to show the per-word masks and every window\'s prompt; edit them and continue (the CLI takes the result\'s prompts with --window-prompts)',
-  default: false, methods: methodsOf('accdiffusion'),
+  default: false, methods: methodsUsing('accdiffusion'),
 };
 
 /** The form in page order: option-table rows (their `page` part) and the page's own fields. */
@@ -97,7 +92,7 @@ function tableField(key: OptionKey): FormField {
     key, label: page.label, kind, group: page.group, help: optionHelp(key), default: def,
     ...(spec.cli ? { flag: spec.cli.flag.split(' ')[0]! } : {}),
     ...(page.min !== undefined ? { min: page.min } : {}), ...(page.max !== undefined ? { max: page.max } : {}), ...(page.step !== undefined ? { step: page.step } : {}),
-    ...(page.multiline ? { multiline: true } : {}), ...(page.methods ? { methods: methodsOf(page.methods) } : {}),
+    ...(page.multiline ? { multiline: true } : {}), ...(spec.usedBy ? { methods: methodsUsing(spec.usedBy) } : {}),
   };
   if (key === 'method') return { ...field, choices: METHODS.map((m) => ({ value: m, label: m, help: METHOD_HELP[m] })) };
   if (key === 'scheduler') return { ...field, choices: [{ value: '', label: 'the model\'s' }, ...SCHEDULERS.map((s) => ({ value: s, label: s }))] };

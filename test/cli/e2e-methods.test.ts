@@ -131,7 +131,7 @@ for (const c of CASES) {
       } else if (c.mode === 'lines') {
         assert.equal(run.stdout, '', 'progress and messages go to stderr');
         assert.ok(run.stderr.includes(`wrote ${out} (${W}x${H})`), run.stderr);
-        for (let k = 1; k <= S; k++) assert.ok(run.stderr.includes(`stage ${k}/${S}: ${c.stages[k - 1]![0]}x${c.stages[k - 1]![1]}, ${c.steps} steps`), run.stderr);
+        for (let k = 1; k <= S; k++) assert.ok(run.stderr.includes(`stage ${k}/${S}: ${c.stages[k - 1]![0]}x${c.stages[k - 1]![1]}, ${c.steps} ${c.steps === 1 ? 'step' : 'steps'}`), run.stderr);
       } else {
         assert.equal(run.stderr, '', 'stderr of --json');
         const lines = run.stdout.trimEnd().split('\n');

@@ -110,6 +110,13 @@ test('user errors exit 2 with one line; bugs exit 1 with a stack', async () => {
   assert.equal(stride.code, EXIT_USER_ERROR);
   assert.match(stride.stderr, /\nerror: --stride must be an integer in 1\.\.8 \(latent cells\), got "9"\n$/);
   assert.deepEqual(stride.calls.generates, [], 'nothing generated');
+
+  // a flag the chosen method does not use is named, and the run goes on
+  const ignored = await run(['generate', '--model', tinySdxl, '--prompt', 'x', '--method', 'direct', '--c', '0.5', '--cosine-scale-1', '2', '--steps', '2', '--out', 'ignored.png']);
+  assert.equal(ignored.code, EXIT_OK, ignored.stderr);
+  assert.match(ignored.stderr, /^warning: --c is used by accdiffusion only; --method direct ignores it\nwarning: --cosine-scale-1 is used by accdiffusion, demofusion only; --method direct ignores it\n/);
+  const used = await run(['generate', '--model', tinySdxl, '--prompt', 'x', '--method', 'demofusion', '--stride', '4', '--steps', '2', '--out', 'used.png']);
+  assert.doesNotMatch(used.stderr, /warning/);
 });
 
 test('abort (Ctrl-C) stops the run: exit 130, no image, no temporary files', async () => {

@@ -72,7 +72,7 @@ const CASES: Array<[string, string[], RegExp]> = [
   ['existing output without --force', ['--out', existing], /--out: .*existing\.png already exists \(use --force to overwrite\)/],
   ['missing --init-latents file', ['--init-latents', join(dir, 'nope.safetensors'), '--out', out], /--init-latents: file .*nope\.safetensors does not exist/],
   ['unreadable --init-latents file', ['--init-latents', garbageLatents, '--out', out], /garbage\.safetensors: header length \d+ (exceeds|runs past)/],
-  ['--init-latents is a folder', ['--init-latents', dir, '--out', out], /--init-latents: file .* does not exist/],
+  ['--init-latents is a folder', ['--init-latents', dir, '--out', out], /--init-latents: .* is a folder, not a file/],
   ['malformed model folder', ['--model', badModel, '--out', out], /bad-model\/model_index\.json: ends early after \d+ bytes \(an interrupted download\?\)/],
   ['not a model folder', ['--model', notAModel, '--out', out], /not-a-model (is not a diffusers model folder|: has no model_index\.json)/],
   ['missing model folder', ['--model', join(dir, 'nowhere'), '--out', out], /nowhere.*not found|does not exist/],
