@@ -10,6 +10,7 @@ import { OptionsError } from '../errors.js';
 import type { GenerateOptions, Method } from '../options/generate-options.js';
 import { checkMultiple } from '../options/check-option.js';
 import { OPTION_TABLE, tableDefault } from '../options/option-table.js';
+import { checkUpscalePrompt } from '../options/resolve-options.js';
 import { schedulerHelp } from '../schedulers/names.js';
 import type { Seed } from '../tensor/seed.js';
 import type { Device } from '../engine/providers.js';
@@ -171,9 +172,7 @@ function toUpscale(o: RawGenerateOptions, cmd: Command, cwd: string): UpscaleCom
   const str = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
   const image = inputFile('--image', str('image') ?? '', cwd);
   const { strength, inputResidual, method } = libraryValues(o, ['strength', 'inputResidual', 'method'], cmd, cwd) as Pick<UpscaleCommand, 'strength' | 'inputResidual' | 'method'>;
-  if ((method ?? tableDefault('method')) === 'accdiffusion' && (str('prompt') ?? '').trim() === '') {
-    fail('upscale with accdiffusion needs --prompt (its window prompts are made of the prompt\'s words); or use --method demofusion');
-  }
+  checkUpscalePrompt((method ?? tableDefault('method')) as Method, str('prompt') ?? '');
   if (str('initLatents') !== undefined) fail('--init-latents does not apply to upscale (the input image is the start)');
   const out = str('out') ?? `${basename(image).replace(/\.[^.]*$/, '')}-upscaled.png`;
   const g = toGenerate({ ...o, out }, cmd, cwd, true);

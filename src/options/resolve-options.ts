@@ -42,12 +42,19 @@ function resolveOne(key: OptionKey, given: unknown, ctx: DefaultContext): unknow
   }
 }
 
+/**
+ * Upscaling an image with accdiffusion needs a prompt: its window prompts are made of the prompt's words, and
+ * without words there is nothing to place. The CLI asks this before loading the model; resolveOptions again.
+ * @throws OptionsError
+ */
+export function checkUpscalePrompt(method: Method, prompt: string): void {
+  check(!(method === 'accdiffusion' && prompt.trim() === ''), 'upscale with accdiffusion needs --prompt (its window prompts are made of the prompt\'s words); or use --method demofusion');
+}
+
 /** Rules between options (the rows check one value each). */
 function checkCombinations(o: GenerateOptions, method: Method): void {
-  const isAcc = method === 'accdiffusion';
-  // AccDiffusion's window prompts are made of the prompt's words: without words there is nothing to place.
-  check(!(o.image && isAcc && o.prompt.trim() === ''), 'accdiffusion needs a prompt to upscale an image (its window prompts are made of the prompt\'s words); give --prompt or use --method demofusion');
-  if (o.windowPrompts !== undefined) check(isAcc && o.patchPrompts !== false, 'windowPrompts need method accdiffusion with patch prompts on');
+  if (o.image) checkUpscalePrompt(method, o.prompt);
+  if (o.windowPrompts !== undefined) check(method === 'accdiffusion' && o.patchPrompts !== false, 'windowPrompts need method accdiffusion with patch prompts on');
 }
 
 /**
