@@ -22,6 +22,8 @@ import type { ResolvedOptions } from '../options/index.js';
 import { seededStreams, type RandomStreams } from '../sampling/random-streams.js';
 import type { GenerateResult, GenerationReport, RgbImage, StageResult, TokenMask } from './result.js';
 import type { GuidedCondition } from '../sampling/unet-runner.js';
+import type { DenoiseLoopHooks } from '../sampling/denoise-loop.js';
+import type { ProgressCallback } from '../events.js';
 
 /** Seconds on a monotonic clock. */
 export const now = (): number => performance.now() / 1000;
@@ -123,8 +125,8 @@ export class GenerationRun {
     }, bigintAsString);
   }
 
-  /** Signal and stage-`stage` step hook in the shape the loops take. */
-  loopHooks(stage: number): { stage: number; signal?: AbortSignal; onProgress: NonNullable<GenerateContext['onProgress']>; onStepLatents?: (i: number, l: Tensor) => void } {
+  /** Stage `stage`'s abort signal, progress and step hook, as the denoise loop takes them. */
+  loopHooks(stage: number): DenoiseLoopHooks & { readonly onProgress: ProgressCallback } {
     const { signal, onStepLatents } = this.ctx;
     return { stage, onProgress: this.emit, ...(signal ? { signal } : {}), ...(onStepLatents ? { onStepLatents: (i: number, l: Tensor) => onStepLatents(stage, i, l) } : {}) };
   }
