@@ -225,7 +225,8 @@ export function parseArgs(argv: readonly string[], io: ParseIo = {}): ParsedComm
         throw new OptionsError(MISSING_COMMAND);
       }
       // commander.executeSubCommandAsync etc. never happen: subcommands have actions.
-      throw new OptionsError(e.message.replace(/^error: /, '').split('\n')[0]!);
+      const message = e.message.replace(/^error: /, '').split('\n')[0]!;
+      throw new OptionsError(e.code === 'commander.excessArguments' ? withSwallowedFlag(program, argv, message) : message);
     }
     throw e;
   }
@@ -233,4 +234,16 @@ export function parseArgs(argv: readonly string[], io: ParseIo = {}): ParsedComm
     throw new OptionsError(MISSING_COMMAND);
   }
   return result.value;
+}
+
+/**
+ * A flag that takes a value swallows the next flag when its own value is missing (`--c --out x.png` gives --c the
+ * value "--out" and leaves x.png over); commander then only says "too many arguments". Name the flag instead.
+ */
+function withSwallowedFlag(program: Command, argv: readonly string[], message: string): string {
+  const valued = new Set(program.commands.find((c) => c.name() === argv[0])?.options.filter((o) => o.required).map((o) => o.long) ?? []);
+  for (let i = 1; i + 1 < argv.length; i++) {
+    if (valued.has(argv[i]!) && /^--?[a-zA-Z]/.test(argv[i + 1]!)) return `${argv[i]} needs a value; it took "${argv[i + 1]}" as its value (${message})`;
+  }
+  return message;
 }

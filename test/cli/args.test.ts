@@ -147,6 +147,9 @@ test('info: model default and --image must exist', () => {
   assert.deepEqual(parseArgs(['info', '--model', 'x/y', '--json'], { cwd: dir }), { command: 'info', model: 'x/y', modelFiles: {}, image: undefined, json: true });
   rejects(['info', '--image', 'nope.png'], /^--image: file .*nope\.png does not exist$/);
   rejects(['info', '--image', '.'], /^--image: .* is a folder, not a file$/);
+  // a flag missing its value swallows the next flag; the error names it, not only the left-over argument
+  rejects(['generate', '--prompt', 'x', '--c', '--out', 'x.png'], /^--c needs a value; it took "--out" as its value \(too many arguments for 'generate'/);
+  rejects(['generate', '--prompt', 'x', '--guidance', '-1', 'extra'], /^too many arguments for 'generate'/);
 });
 
 test('resolveTargetSize: scale × native size, multiples of 8, huge sizes need --force', () => {
