@@ -1,6 +1,7 @@
 // The page: settings form, queue, live progress of the selected job, its AccDiffusion review and result,
 // the gallery of the outputs folder and a linked side-by-side comparison. Job changes arrive as server-sent
 // events (/api/events); every action is a POST with the page's token (api.js).
+import { uploadedImage } from './upload.js';
 import { formatSeconds, getJson, hideMessage, pngParameters, postJson, showMessage } from './api.js';
 import { buildForm, el, getSettings, setSettings, setWindowPrompts } from './form.js';
 import { continueJob, renderSteer } from './steer.js';
@@ -129,7 +130,9 @@ async function submit(ev) {
   ev.preventDefault();
   hideMessage();
   try {
-    const job = await postJson('/api/jobs', getSettings());
+    const settings = getSettings();
+    const image = await uploadedImage();
+    const job = await postJson('/api/jobs', image ? { ...settings, image } : settings);
     setWindowPrompts(null);
     selected = job.id;
     onJob(job);

@@ -1,5 +1,7 @@
 // The settings form, built from the server's field list (the CLI's flags, help texts and the library's
 // defaults: src/server/form-fields.ts), so the page and the CLI cannot drift apart.
+import { inputSize, uploadControls } from './upload.js';
+
 let fields = [];
 let models = [];
 let pendingWindowPrompts = null;
@@ -39,7 +41,7 @@ function input(f) {
 function row(f, control, extra) {
   const help = el('small', { class: 'help', text: f.help + (f.flag ? `  (${f.flag})` : '') });
   const label = el('label', { for: control.id, text: f.label });
-  const wrap = el('div', { class: `field field-${f.key} kind-${f.kind}`, 'data-key': f.key }, f.kind === 'bool' ? el('div', { class: 'check' }, control, label) : label);
+  const wrap = el('div', { class: `field field-${f.key} kind-${f.kind}`, 'data-key': f.key, hidden: f.upscaleOnly === true }, f.kind === 'bool' ? el('div', { class: 'check' }, control, label) : label);
   if (f.kind !== 'bool') wrap.append(control);
   if (extra) wrap.append(extra);
   wrap.append(help);
@@ -59,6 +61,9 @@ export function buildForm(config) {
   for (const m of models) modelSel.append(el('option', { value: m.id, text: `${m.id} (${m.sdxl ? 'SDXL' : 'SD'}, ${m.nativeSize} px)` }));
   main.append(row({ key: 'model', label: 'Model', kind: 'choice', help: 'from the --models folders, the bundled model and the Hugging Face cache', flag: '--model' }, modelSel));
   if (models.length === 0) main.append(el('p', { class: 'error', text: 'No models found: start the server with --models <folder>.' }));
+  const up = uploadControls(el, onImage);
+  main.append(row({ key: 'image', label: 'Image to upscale', kind: 'file', flag: 'upscale --image',
+    help: 'optional: a PNG, JPEG or WebP of yours (alpha onto white); the run then upscales it to scale × its size, starting from it instead of noise' }, up.control, up.extra));
 
   for (const f of fields) {
     if (f.key === 'width' || f.key === 'height') continue;
@@ -103,6 +108,15 @@ function sizeRow(scaleField, presets) {
   return row(f, sel, el('div', {}, custom, note));
 }
 
+/** An image was chosen or cleared: the upscale-only fields, the size note and the button follow. */
+function onImage() {
+  const on = inputSize() !== null;
+  for (const f of fields) if (f.upscaleOnly) document.querySelector(`.field-${f.key}`).hidden = !on;
+  document.getElementById('generate').textContent = on ? 'Upscale' : 'Generate';
+  for (const o of document.getElementById('f-scale').options) if (o.value !== 'custom') o.textContent = `${o.value}× ${on ? 'the image' : 'native'}`;
+  updateSizeNote();
+}
+
 function currentModel() {
   return models.find((m) => m.id === document.getElementById('f-model').value);
 }
@@ -115,6 +129,9 @@ function updateSizeNote() {
   if (sel.value === 'custom') {
     const w = Number(document.getElementById('f-width').value), h = Number(document.getElementById('f-height').value);
     note.textContent = w && h ? `${w}×${h} px (native ${m.nativeSize} px)` : '';
+  } else if (inputSize()) {
+    const { width, height } = inputSize();
+    note.textContent = width ? `${Math.round(width * Number(sel.value))}×${Math.round(height * Number(sel.value))} px` : '';
   } else {
     const px = Math.round(m.nativeSize * Number(sel.value));
     note.textContent = `${px}×${px} px`;

@@ -9,6 +9,7 @@ import { fail } from './arg-values.js';
 import type { InputImage } from '../sampling/input-image.js';
 import type { RunCost } from '../pipeline/cost-estimate.js';
 import { resolveTargetSize, type TargetSize } from './target-size.js';
+import { runSize, scaledSize } from '../sampling/upscale-size.js';
 
 /** The exact output size and the size the pipeline runs at (each side the nearest multiple of 8, at least 8). */
 export interface UpscaleSize {
@@ -18,18 +19,14 @@ export interface UpscaleSize {
   readonly runHeight: number;
 }
 
-const toMultipleOf8 = (v: number): number => Math.max(8, Math.round(v / 8) * 8);
-
 /**
  * `--scale s`: round(input side · s) for each side; `--width/--height`: as given. Sizes above the generate
  * command's limit need --force (generate's message, with the model's native size for its cost estimate).
  */
 export function upscaleSize(size: TargetSize, input: RgbImage, nativeSize: number, force: boolean, cost?: (width: number, height: number) => RunCost): UpscaleSize {
-  const width = size.kind === 'pixels' ? size.width : Math.round(input.width * size.scale);
-  const height = size.kind === 'pixels' ? size.height : Math.round(input.height * size.scale);
+  const { width, height } = size.kind === 'pixels' ? size : scaledSize(input, size.scale);
   if (width < 1 || height < 1) fail(`--scale ${size.kind === 'scale' ? size.scale : ''} makes ${input.width}x${input.height} smaller than one pixel`);
-  const runWidth = toMultipleOf8(width);
-  const runHeight = toMultipleOf8(height);
+  const { runWidth, runHeight } = runSize(width, height);
   resolveTargetSize({ kind: 'pixels', width: runWidth, height: runHeight }, nativeSize, force, cost);
   return { width, height, runWidth, runHeight };
 }

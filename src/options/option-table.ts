@@ -168,10 +168,12 @@ export const OPTION_TABLE: { readonly [K in keyof Required<GenerateOptions>]: Op
   inputResidual: {
     kind: 'boolean', help: 'stages no larger than the input take its own encoding as the skip-residual source (docs/upscale.md)', default: false,
     cli: { flag: '--input-residual', upscaleOnly: true },
+    page: { label: 'Input residual', group: 'advanced' },
   },
   strength: {
     kind: 'number', help: 'how much of the first pass\'s schedule re-noises the input, in [0, 1]', unit: 'share of the schedule', range: { min: 0, max: 1 }, default: 0.5,
     cli: { flag: '--strength <x>', upscaleOnly: true },
+    page: { label: 'Strength', group: 'main', min: 0, max: 1, step: 0.05 },
   },
   windowPrompts: {
     kind: 'windowPrompts', help: 'per-stage window prompts {"2": ["...", ...]} replacing AccDiffusion\'s (or a --report file)',

@@ -30,6 +30,16 @@ export async function readInputImage(file: string): Promise<InputImage> {
   } catch (e) {
     throw new OptionsError(`--image: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
+  return readInputImageBytes(bytes, basename(file));
+}
+
+/**
+ * Decodes an image file's bytes (e.g. an upload; nothing is written to disk) to 8-bit RGB, as readInputImage.
+ * @param name the file's base name, recorded in the output's metadata and named in errors
+ * @param label what the error message names first (the CLI's flag, the page's field)
+ * @throws OptionsError (one line) when sharp cannot decode the bytes
+ */
+export async function readInputImageBytes(bytes: Buffer, name: string, label = '--image'): Promise<InputImage> {
   try {
     const { data, info } = await sharp(bytes, { failOn: 'error' })
       .rotate() // EXIF orientation
@@ -41,10 +51,10 @@ export async function readInputImage(file: string): Promise<InputImage> {
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
     return {
       image: { width: info.width, height: info.height, rgb: new Uint8Array(data.buffer, data.byteOffset, data.length) },
-      name: basename(file),
+      name,
       sha256: createHash('sha256').update(bytes).digest('hex'),
     };
   } catch (e) {
-    throw new OptionsError(`--image: ${basename(file)} is not an image sharp can decode (${(e as Error).message.split('\n')[0]})`);
+    throw new OptionsError(`${label}: ${name} is not an image sharp can decode (${(e as Error).message.split('\n')[0]})`);
   }
 }

@@ -34,6 +34,8 @@ export interface FormField {
   readonly multiline?: boolean;
   /** Only used by these methods (the page greys it out otherwise). */
   readonly methods?: readonly string[];
+  /** Only for an upscale (the CLI's upscale-only flags): the page shows it when an image is chosen. */
+  readonly upscaleOnly?: true;
 }
 
 /** One line per method: the method table's summaries. */
@@ -69,7 +71,7 @@ const REVIEW_FIELD: PageOnlyField = {
 
 /** The form in page order: option-table rows (their `page` part) and the page's own fields. */
 const FORM: ReadonlyArray<OptionKey | PageOnlyField> = [
-  'prompt', 'negativePrompt', 'method', SCALE_FIELD, 'width', 'height', 'seed', 'steps', 'scheduler', 'guidance', 'multiGuidance',
+  'prompt', 'negativePrompt', 'method', SCALE_FIELD, 'width', 'height', 'strength', 'inputResidual', 'seed', 'steps', 'scheduler', 'guidance', 'multiGuidance',
   'guidanceRescale', 'c', 'stride', 'viewBatchSize', 'cosineScale1', 'cosineScale2', 'cosineScale3', 'sigma', 'patchPrompts',
   'windowInteraction', 'referenceCompat', REVIEW_FIELD,
 ];
@@ -93,6 +95,7 @@ function tableField(key: OptionKey): FormField {
     ...(spec.cli ? { flag: spec.cli.flag.split(' ')[0]! } : {}),
     ...(page.min !== undefined ? { min: page.min } : {}), ...(page.max !== undefined ? { max: page.max } : {}), ...(page.step !== undefined ? { step: page.step } : {}),
     ...(page.multiline ? { multiline: true } : {}), ...(spec.usedBy ? { methods: methodsUsing(spec.usedBy) } : {}),
+    ...(spec.cli?.upscaleOnly ? { upscaleOnly: true } : {}),
   };
   if (key === 'method') return { ...field, choices: METHODS.map((m) => ({ value: m, label: m, help: METHOD_HELP[m] })) };
   if (key === 'scheduler') return { ...field, choices: [{ value: '', label: 'the model\'s' }, ...SCHEDULERS.map((s) => ({ value: s, label: s }))] };

@@ -7,6 +7,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /** Largest accepted request body (settings, window prompts, a parameters text). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/** Largest job body: the settings with an image to upscale as base64 (4/3 of the file), so files up to 24 MiB. */
+export const MAX_JOB_BODY_BYTES = 32 * 1024 * 1024;
+
+const tooLarge = (limit: number) =>
+  new HttpError(413, limit === MAX_JOB_BODY_BYTES ? `request body over ${limit / 2 ** 20} MiB (an image to upscale may have at most ${(limit * 3) / 4 / 2 ** 20} MiB)` : `request body over ${limit} bytes`);
+
 /** An HTTP error with a message for the page. */
 export class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -36,17 +42,17 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
   send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
 }
 
-/** Reads a JSON body of at most MAX_BODY_BYTES; throws HttpError 413/415/400. */
-export async function readJson(req: IncomingMessage): Promise<unknown> {
+/** Reads a JSON body of at most `limit` bytes; throws HttpError 413/415/400. */
+export async function readJson(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<unknown> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json') throw new HttpError(415, 'expected a JSON body (Content-Type: application/json)');
   const declared = Number(req.headers['content-length'] ?? '0');
-  if (declared > MAX_BODY_BYTES) throw new HttpError(413, `request body over ${MAX_BODY_BYTES} bytes`);
+  if (declared > limit) throw tooLarge(limit);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, `request body over ${MAX_BODY_BYTES} bytes`);
+    if (size > limit) throw tooLarge(limit);
     chunks.push(chunk as Buffer);
   }
   try {

@@ -11,6 +11,7 @@ import { AbortedError, AccDiffusionError, OptionsError } from '../errors.js';
 import { packageVersion } from '../loading/package-root.js';
 import { formatParameters } from '../cli/parameters.js';
 import { writeOutputs } from '../cli/outputs.js';
+import { resizeExactly, withInputParameters } from '../cli/upscale.js';
 import type { Device } from '../engine/providers.js';
 import type { LoadOptions, Pipeline, RunContext } from '../pipeline/pipeline-api.js';
 import type { WindowPrompts, WindowPromptsReview } from '../patch/window-prompts.js';
@@ -222,15 +223,18 @@ export class JobQueue {
       },
       reviewWindowPrompts: (review) => this.review(job, review),
     };
-    const result = await pipe.generate(request.options, context);
+    const generated = await pipe.generate(request.options, context);
+    const up = request.upscale; // an upscale ran at multiples of 8 and ends at exactly scale × the input's size
+    const result = up ? { ...generated, image: await resizeExactly(generated.image, up.width, up.height) } : generated;
     if (signal.aborted) throw new AbortedError('cancelled');
     job.state = 'writing';
     this.changed(job, true);
 
     const options = result.report.options;
-    const file = this.outputName(options.seed);
+    const file = this.outputName(options.seed, up ? `${up.input.name.replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 60)}-upscaled` : 'accdiffusion');
     const out = join(this.cfg.outputs, file);
-    const parameters = formatParameters({ options, model: request.model.id, modelSchedulerClass: schedulerClass(request.model.path), version: `accdiffusion ${packageVersion()}` });
+    const text = formatParameters({ options, model: request.model.id, modelSchedulerClass: schedulerClass(request.model.path), version: `accdiffusion ${packageVersion()}` });
+    const parameters = up ? withInputParameters(text, up.input, options.strength) : text;
     await writeOutputs(result, { out, parameters, report: out.replace(/\.png$/, '.json'), force: false });
     job.clock(false);
     job.result = {
@@ -261,10 +265,10 @@ export class JobQueue {
     return wait;
   }
 
-  /** accdiffusion-<date>-<time>-<seed>[-k].png, not yet in the outputs folder. */
-  private outputName(seed: number | bigint): string {
+  /** <prefix>-<date>-<time>-<seed>[-k].png (prefix accdiffusion, or <input>-upscaled as the CLI's), not yet in the outputs folder. */
+  private outputName(seed: number | bigint, prefix: string): string {
     const d = new Date();
-    const base = `accdiffusion-${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}-${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}-${seed}`;
+    const base = `${/^[A-Za-z0-9]/.test(prefix) ? '' : 'image'}${prefix}-${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}-${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}-${seed}`;
     for (let k = 1; ; k++) {
       const name = k === 1 ? `${base}.png` : `${base}-${k}.png`;
       if (!existsSync(join(this.cfg.outputs, name)) && !existsSync(join(this.cfg.outputs, name.replace(/\.png$/, '.json')))) return name;

@@ -10,11 +10,12 @@ import { join, sep } from 'node:path';
 import { checkWindowPromptsShape } from '../patch/window-prompts.js';
 import { formFields, METHOD_HELP, SCALE_PRESETS } from './form-fields.js';
 import { listGallery } from './gallery.js';
-import { CONTENT_TYPES, HttpError, readJson, send, sendJson, SECURITY_HEADERS } from './http-util.js';
+import { CONTENT_TYPES, HttpError, MAX_JOB_BODY_BYTES, readJson, send, sendJson, SECURITY_HEADERS } from './http-util.js';
 import type { JobQueue } from './jobs.js';
 import { listModels, publicModel, type ModelEntry } from './models.js';
 import { hostAllowed, isSafeAssetName, isSafeOutputName, originAllowed, TOKEN_HEADER, tokenMatches } from './security.js';
 import { parseSettings, settingsFromParameters } from './settings.js';
+import { readUpload } from './upload.js';
 
 /** What the routes need from the server. */
 export interface RoutesContext {
@@ -86,10 +87,10 @@ export class PageRoutes {
   }
 
   private async handlePost(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const body = await readJson(req);
+    const body = await readJson(req, path === '/api/jobs' ? MAX_JOB_BODY_BYTES : undefined);
     if (path === '/api/jobs') {
       this.models = listModels(this.c.modelRoots, this.c.env);
-      return sendJson(res, 200, this.c.queue.submit(parseSettings(body, this.models)));
+      return sendJson(res, 200, this.c.queue.submit(parseSettings(body, this.models, await readUpload(body))));
     }
     if (path === '/api/settings-from-parameters') {
       const text = (body as { text?: unknown } | null)?.text;

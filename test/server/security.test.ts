@@ -85,7 +85,7 @@ describe('serve: security', () => {
   });
 
   it('limits bodies, refuses bad JSON and bad settings, and keeps answering', async () => {
-    const big = await raw(server.port, 'POST', '/api/jobs', pageHeaders(server), Buffer.alloc(2 * 1024 * 1024, 0x20));
+    const big = await raw(server.port, 'POST', '/api/settings-from-parameters', pageHeaders(server), Buffer.alloc(2 * 1024 * 1024, 0x20));
     assert.ok(big.status === 413 || big.status === -1, `status ${big.status}`);
     assert.equal((await raw(server.port, 'POST', '/api/jobs', pageHeaders(server), '{not json')).status, 400);
     assert.equal((await raw(server.port, 'POST', '/api/jobs', { ...pageHeaders(server), 'Content-Type': 'text/plain' }, settings)).status, 415);
