@@ -4,18 +4,13 @@
  * operation here rounds to float32 in the same order.
  */
 import { tensor, type Tensor } from '../tensor/tensor.js';
-import { alphasCumprod, makeBetas, spacedTimesteps, type BetaSchedule, type PredictionType, type SchedulerConfig, type TimestepSpacing } from './schedule.js';
+import { alphasCumprod, makeBetas, spacedTimesteps, betaScheduleDefaults, type BetaScheduleConfig, type PredictionType, type SchedulerConfig, type TimestepSpacing } from './schedule.js';
 import { sameSize, type Scheduler, type StepOptions, type StepResult } from './scheduler.js';
 
 const f = Math.fround;
 const sqrtF = (x: number) => f(Math.sqrt(x));
 
-export interface DDIMConfig {
-  readonly numTrainTimesteps: number;
-  readonly betaStart: number;
-  readonly betaEnd: number;
-  readonly betaSchedule: BetaSchedule;
-  readonly trainedBetas: readonly number[] | null;
+export interface DDIMConfig extends BetaScheduleConfig {
   readonly clipSample: boolean;
   readonly clipSampleRange: number;
   readonly setAlphaToOne: boolean;
@@ -28,11 +23,7 @@ export interface DDIMConfig {
 /** DDIMScheduler's constructor defaults for keys the config lacks. */
 export function resolveDDIMConfig(c: SchedulerConfig = {}): DDIMConfig {
   return {
-    numTrainTimesteps: c.numTrainTimesteps ?? 1000,
-    betaStart: c.betaStart ?? 0.0001,
-    betaEnd: c.betaEnd ?? 0.02,
-    betaSchedule: c.betaSchedule ?? 'linear',
-    trainedBetas: c.trainedBetas ?? null,
+    ...betaScheduleDefaults(c),
     clipSample: c.clipSample ?? true,
     clipSampleRange: c.clipSampleRange ?? 1,
     setAlphaToOne: c.setAlphaToOne ?? true,

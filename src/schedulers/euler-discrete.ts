@@ -7,18 +7,13 @@
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import {
   alphasCumprod, interpIndex, makeBetas, spacedTimesteps, trainSigmas,
-  type BetaSchedule, type PredictionType, type SchedulerConfig, type TimestepSpacing,
+  betaScheduleDefaults, type BetaScheduleConfig, type PredictionType, type SchedulerConfig, type TimestepSpacing,
 } from './schedule.js';
 import { sameSize, type Scheduler, type StepOptions, type StepResult } from './scheduler.js';
 
 const f = Math.fround;
 
-export interface EulerDiscreteConfig {
-  readonly numTrainTimesteps: number;
-  readonly betaStart: number;
-  readonly betaEnd: number;
-  readonly betaSchedule: BetaSchedule;
-  readonly trainedBetas: readonly number[] | null;
+export interface EulerDiscreteConfig extends BetaScheduleConfig {
   readonly predictionType: PredictionType;
   readonly interpolationType: 'linear' | 'log_linear';
   readonly timestepSpacing: TimestepSpacing;
@@ -30,11 +25,7 @@ export interface EulerDiscreteConfig {
 /** EulerDiscreteScheduler's constructor defaults for keys the config lacks. */
 export function resolveEulerDiscreteConfig(c: SchedulerConfig = {}): EulerDiscreteConfig {
   return {
-    numTrainTimesteps: c.numTrainTimesteps ?? 1000,
-    betaStart: c.betaStart ?? 0.0001,
-    betaEnd: c.betaEnd ?? 0.02,
-    betaSchedule: c.betaSchedule ?? 'linear',
-    trainedBetas: c.trainedBetas ?? null,
+    ...betaScheduleDefaults(c),
     predictionType: c.predictionType ?? 'epsilon',
     interpolationType: c.interpolationType ?? 'linear',
     timestepSpacing: c.timestepSpacing ?? 'linspace',

@@ -3,14 +3,9 @@
  * constructor defaults for keys a scheduler_config.json lacks (what `X.from_config(config)` does), and a
  * RangeError for the variants this port does not implement (createScheduler turns it into ConfigError).
  */
-import { makeBetas, alphasCumprod, type BetaSchedule, type PredictionType, type SchedulerConfig, type TimestepSpacing } from './schedule.js';
+import { makeBetas, alphasCumprod, betaScheduleDefaults, type BetaScheduleConfig, type PredictionType, type SchedulerConfig, type TimestepSpacing } from './schedule.js';
 
-export interface CommonMultistepConfig {
-  readonly numTrainTimesteps: number;
-  readonly betaStart: number;
-  readonly betaEnd: number;
-  readonly betaSchedule: BetaSchedule;
-  readonly trainedBetas: readonly number[] | null;
+export interface CommonMultistepConfig extends BetaScheduleConfig {
   readonly predictionType: PredictionType;
   readonly timestepSpacing: TimestepSpacing;
   readonly stepsOffset: number;
@@ -35,11 +30,7 @@ export interface UniPCConfig extends CommonMultistepConfig {
 
 function common(c: SchedulerConfig): CommonMultistepConfig {
   return {
-    numTrainTimesteps: c.numTrainTimesteps ?? 1000,
-    betaStart: c.betaStart ?? 0.0001,
-    betaEnd: c.betaEnd ?? 0.02,
-    betaSchedule: c.betaSchedule ?? 'linear',
-    trainedBetas: c.trainedBetas ?? null,
+    ...betaScheduleDefaults(c),
     predictionType: c.predictionType ?? 'epsilon',
     timestepSpacing: c.timestepSpacing ?? 'linspace',
     stepsOffset: c.stepsOffset ?? 0,

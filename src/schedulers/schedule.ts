@@ -236,15 +236,31 @@ function rescaleZeroTerminalSnr(betas: Float32Array): Float32Array {
   return out;
 }
 
+/** The keys that define the training betas, shared by every scheduler here. */
+export interface BetaScheduleConfig {
+  readonly numTrainTimesteps: number;
+  readonly betaStart: number;
+  readonly betaEnd: number;
+  readonly betaSchedule: BetaSchedule;
+  readonly trainedBetas: readonly number[] | null;
+}
+
+/**
+ * The beta keys with the constructor defaults for keys the config lacks; DDIMScheduler, EulerDiscreteScheduler,
+ * DPMSolverMultistepScheduler and UniPCMultistepScheduler all declare the same ones (1000 steps, linear 1e-4..0.02).
+ */
+export function betaScheduleDefaults(c: SchedulerConfig): BetaScheduleConfig {
+  return {
+    numTrainTimesteps: c.numTrainTimesteps ?? 1000,
+    betaStart: c.betaStart ?? 0.0001,
+    betaEnd: c.betaEnd ?? 0.02,
+    betaSchedule: c.betaSchedule ?? 'linear',
+    trainedBetas: c.trainedBetas ?? null,
+  };
+}
+
 /** The training betas of a config (float32, like diffusers' torch tensors). */
-export function makeBetas(c: {
-  numTrainTimesteps: number;
-  betaStart: number;
-  betaEnd: number;
-  betaSchedule: BetaSchedule;
-  trainedBetas?: readonly number[] | null;
-  rescaleBetasZeroSnr?: boolean;
-}): Float32Array {
+export function makeBetas(c: BetaScheduleConfig & { readonly rescaleBetasZeroSnr?: boolean }): Float32Array {
   let betas: Float32Array;
   if (c.trainedBetas) betas = Float32Array.from(c.trainedBetas);
   else if (c.betaSchedule === 'linear') betas = linspaceF32(c.betaStart, c.betaEnd, c.numTrainTimesteps);
