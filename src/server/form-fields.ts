@@ -41,24 +41,11 @@ export interface FormField {
 /** One line per method: the method table's summaries. */
 export const METHOD_HELP: Readonly<Record<Method, string>> = Object.fromEntries(METHODS.map((m) => [m, METHOD_TABLE[m].summary])) as Record<Method, string>;
 
-
 /** Target-size presets (multiples of the native size); "custom" means width × height. */
 export const SCALE_PRESETS: readonly number[] = [1.5, 2, 3, 4, 6, 8];
 
 /** A field of the page alone (no library option): the target-size preset and the review switch. */
-interface PageOnlyField {
-  readonly key: string;
-  readonly label: string;
-  readonly kind: FieldKind;
-  readonly group: 'main' | 'advanced';
-  readonly flag?: string;
-  readonly help: string;
-  readonly default: number | boolean;
-  readonly min?: number;
-  readonly max?: number;
-  readonly step?: number;
-  readonly methods?: readonly string[];
-}
+type PageOnlyField = Omit<FormField, 'default' | 'choices' | 'multiline' | 'upscaleOnly'> & { readonly default: number | boolean };
 
 const SCALE_FIELD: PageOnlyField = {
   key: 'scale', label: 'Scale', kind: 'number', group: 'main', help: scaleHelp('generate'), default: DEFAULT_SCALE, flag: '--scale', min: 1, max: 16, step: 0.5,
