@@ -6,12 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { METHOD_TABLE } from '../../src/methods/index.js';
 import { METHODS } from '../../src/options/index.js';
 import { repoRoot } from '../helpers/paths.js';
+import { sourceFiles } from '../helpers/source-files.js';
 
 test('no file over 400 lines and no function over 80 lines in src/', () => {
   let out = '';
@@ -35,19 +36,11 @@ test('the method table has exactly the METHODS, each under its own name, progres
   for (const m of Object.values(METHOD_TABLE)) assert.ok(!m.progressive || m.windowed, `${m.name}: progressive methods have patch windows`);
 });
 
-function* sources(dir: string): Generator<string> {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) yield* sources(p);
-    else if (e.name.endsWith('.ts')) yield p;
-  }
-}
-
 /** Folder (under src/) of every module a src/ file imports, by importing folder. */
 function importsByFolder(): Map<string, Set<string>> {
   const src = join(repoRoot, 'src');
   const map = new Map<string, Set<string>>();
-  for (const file of sources(src)) {
+  for (const file of sourceFiles(src)) {
     const folder = relative(src, file).split('/')[0]!;
     const set = map.get(folder) ?? new Set<string>();
     for (const m of readFileSync(file, 'utf8').matchAll(/from '([^']+)'/g)) {
@@ -78,7 +71,7 @@ test('dependency directions: library never imports cli/server, models never onnx
 test('no `as never` casts in src/, test/ or bench/ (they hide wrong setups)', () => {
   const found: string[] = [];
   for (const dir of ['src', 'test', 'bench']) {
-    for (const file of sources(join(repoRoot, dir))) {
+    for (const file of sourceFiles(join(repoRoot, dir))) {
       readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
         if (/\bas never\b/.test(line) && !file.endsWith('layout.test.ts')) found.push(`${relative(repoRoot, file)}:${i + 1}`);
       });

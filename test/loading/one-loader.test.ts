@@ -5,12 +5,13 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
 import { folderRecipe, promptEncodingRecipe } from '../../src/prompts/prompt-encoder.js';
 import { openModelFolder } from '../../src/weights/diffusers-folder.js';
 import { repoRoot, tinySd, tinySdxl } from '../helpers/paths.js';
+import { sourceFiles } from '../helpers/source-files.js';
 
 test('the recipe of an opened folder equals the recipe of its model_index.json', () => {
   for (const dir of [tinySd, tinySdxl, join(repoRoot, 'models', 'shapes-xl')]) {
@@ -24,9 +25,9 @@ test('the recipe of an opened folder equals the recipe of its model_index.json',
   assert.throws(() => folderRecipe(noSecond), (e: unknown) => e instanceof ConfigError && e.message.startsWith(`${xl.indexFile}: text_encoder_2 is null or missing`));
 });
 
+/** [file, text] of every .ts file below dir. */
 function sources(dir: string): Array<[string, string]> {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e): Array<[string, string]> =>
-    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [[join(dir, e.name), readFileSync(join(dir, e.name), 'utf8')]] : []);
+  return sourceFiles(dir).map((file) => [file, readFileSync(file, 'utf8')]);
 }
 
 test('src/models/ reads no files and opens no sessions; sessions are created only in src/loading/sessions.ts', () => {
