@@ -8,7 +8,7 @@ export { loadPipeline } from './pipeline/pipeline.js';
 export type { Pipeline, LoadOptions, RunContext, RunHooks, PipelineModelInfo } from './pipeline/pipeline-api.js';
 export { describeModel, guessFamily, formatModelInfo, type ModelInfo, type ModelFamily, type ComponentInfo, type ComponentWeightsInfo } from './loading/model-info.js';
 export { countUNetWork, type RunCost, type StageWork, type UNetWorkPlan } from './pipeline/cost-estimate.js';
-export type { RandomStreams } from './pipeline/generate.js';
+export type { RandomStreams } from './sampling/random-streams.js';
 export { METHODS, SCHEDULERS, REFERENCE_NEGATIVE_PROMPT, type GenerateOptions, type Method, type SchedulerName } from './options/index.js';
 export type { ProgressEvent, ProgressCallback, Branch } from './events.js';
 export type { GenerateResult, StageResult, TokenMask, GenerationReport, RgbImage, Window } from './pipeline/result.js';

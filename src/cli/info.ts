@@ -6,8 +6,6 @@
 import { basename } from 'node:path';
 import type { InfoView } from '../loading/model-info-view.js';
 
-export { infoView, type ComponentInfo, type InfoView } from '../loading/model-info-view.js';
-
 /** 1234567 → "1.23 M". */
 export function formatCount(n: number): string {
   if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;

@@ -13,7 +13,8 @@ import type { LoadOptions, Pipeline, RunContext } from '../pipeline/pipeline-api
 import type { Tensor } from '../tensor/tensor.js';
 import { readSafetensorsHeader, readTensor } from '../weights/safetensors.js';
 import { packageVersion, parseArgs, resolveTargetSize, type GenerateCommand, type InfoCommand, type UpscaleCommand } from './args.js';
-import { formatInfoView, infoView } from './info.js';
+import { formatInfoView } from './info.js';
+import { infoView } from '../loading/model-info-view.js';
 import { describeModel } from '../loading/model-info.js';
 import { checkModelBounds, ignoredFlagNotes, passedOptions } from './library-values.js';
 import { resolveModelSpec } from './model-spec.js';

@@ -27,8 +27,6 @@ export interface CheckpointState {
   readonly reports: GenerationReport['stages'];
 }
 
-export type { StageWindows };
-
 export class CheckpointDir {
   constructor(readonly dir: string, readonly key: string) {}
 

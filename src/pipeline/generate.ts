@@ -21,8 +21,6 @@ import type { GenerateResult, GenerationReport, StageResult } from './result.js'
 import { runUpscaleStages } from './upscale-stages.js';
 import { steerWindowPrompts } from './window-prompts-review.js';
 
-export { seededStreams, type RandomStreams } from '../sampling/random-streams.js';
-
 export interface GenerateContext {
   readonly onProgress?: ProgressCallback;
   readonly signal?: AbortSignal;

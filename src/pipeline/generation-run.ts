@@ -14,7 +14,8 @@ import { imageHash } from '../sampling/img2img-input.js';
 import { createScheduler, type Scheduler } from '../schedulers/index.js';
 import { bigintAsString } from '../tensor/seed.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { CheckpointDir, type CheckpointState, type StageWindows } from './checkpoint.js';
+import { CheckpointDir } from './checkpoint.js';
+import type { StageWindows } from '../patch/window-prompts.js';
 import type { Components } from '../loading/components.js';
 import { guidedConditions, type ConditionContext } from '../prompts/conditions.js';
 import type { GenerateContext } from './generate.js';
@@ -162,10 +163,10 @@ export class GenerationRun {
   checkpoint(stage: number, latents: Tensor): void {
     this.ctx.onStageLatents?.(stage, latents);
     this.ctx.onStage?.(this.stages[this.stages.length - 1]!);
-    const state: Omit<CheckpointState, 'key' | 'version'> | undefined = this.checkpoints && {
-      stage, anchorMean: this.anchorMean, anchorStd: this.anchorStd, streams: this.random.snapshot!(),
+    if (!this.checkpoints) return;
+    this.checkpoints.save({
+      version: 1, key: this.checkpoints.key, stage, anchorMean: this.anchorMean, anchorStd: this.anchorStd, streams: this.random.snapshot!(),
       stageWindows: [...this.stageWindows], masks: this.masks.map((m) => ({ ...m, mask: Array.from(m.mask) })), reports: this.stageReports,
-    };
-    if (state) this.checkpoints!.save({ version: 1, key: this.checkpoints!.key, ...state }, latents);
+    }, latents);
   }
 }

@@ -4,7 +4,7 @@
  */
 import type { Device } from '../engine/providers.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { RandomStreams } from './generate.js';
+import type { RandomStreams } from '../sampling/random-streams.js';
 import type { RunCost } from './cost-estimate.js';
 import type { ProgressCallback } from '../events.js';
 import type { GenerateOptions } from '../options/index.js';
