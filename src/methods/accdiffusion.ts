@@ -16,8 +16,7 @@ import { guidedConditions } from '../prompts/conditions.js';
 import type { ResolvedOptions } from '../options/index.js';
 import { promptWords } from '../prompts/prompt-words.js';
 import { img2imgTimesteps } from '../sampling/img2img-start.js';
-import { denoise } from '../sampling/denoise-loop.js';
-import { guidedPredictor, plainFirstPass } from './direct.js';
+import { firstPassLoop, guidedPredictor, plainFirstPass } from './direct.js';
 import { jitteredPatchWindows } from './demofusion.js';
 import type { FirstPassResult, FirstPassRun, GenerationMethod, StageRun } from './method.js';
 
@@ -30,13 +29,12 @@ async function recordingFirstPass(run: FirstPassRun): Promise<FirstPassResult> {
   const cell = chosen[0]!.downsampleFactor;
   const store = new AttentionStore(layers);
   const capturing = await components.capturingUNet(layers);
-  let latents;
+  let pass: FirstPassResult;
   try {
-    latents = await denoise(run.scheduler, run.latents, guidedPredictor(capturing, run.scheduler, run.condition, o, run.hooks, store), run.hooks);
+    pass = await firstPassLoop(run, capturing, guidedPredictor(capturing, run.scheduler, run.condition, o, run.hooks, store));
   } finally {
     await capturing.release();
   }
-  const unetCalls = capturing.calls;
   // words: BPE pieces of the literal prompt (the reference), or whole weighted words over the chunks (§3.5)
   const words = o.promptWeighting ? promptWords(components.tokenizer, o.prompt, run.conditions.promptMode!.chunks) : undefined;
   const tokenizer = components.tokenizer;
@@ -57,7 +55,7 @@ async function recordingFirstPass(run: FirstPassRun): Promise<FirstPassResult> {
     stageWindows.set(sp.scale, { views: sp.latentViews, padding: plan.latentJitter, prompts: sp.prompts });
   }
   const masks: TokenMask[] = prompts.masks.map((m, j) => ({ index: m.column, token: words ? words[j]!.plain : m.text, width: m.width, height: m.height, mask: Uint8Array.from(m.mask, (v) => (v ? 255 : 0)) }));
-  return { latents, unetCalls, stageWindows, masks };
+  return { ...pass, stageWindows, masks };
 }
 
 /** The stage's fixed windows, each with its own prompt. */

@@ -7,8 +7,7 @@
  * multiplies diffusers' scale by sqrt(log(N)/log(N/ratio)) for self-attention only. The ratio N/n is the
  * same for every layer (the latent's area ratio); the graph derives N per layer (models/attention.ts).
  */
-import { denoise } from '../sampling/denoise-loop.js';
-import { countingCalls, guidedPredictor } from './direct.js';
+import { firstPassLoop, guidedPredictor } from './direct.js';
 import type { FirstPassResult, FirstPassRun, GenerationMethod } from './method.js';
 
 /** Tokens at the target latent size / tokens at the native size. */
@@ -24,8 +23,7 @@ async function firstPass(run: FirstPassRun): Promise<FirstPassResult> {
   const own = ratio !== 1;
   const unet = own ? await run.components.variantUNet({ selfAttentionTokenRatio: ratio }) : await run.components.plainUNet();
   try {
-    const predict = guidedPredictor(unet, run.scheduler, run.condition, run.options, run.hooks);
-    return await countingCalls(unet, () => denoise(run.scheduler, run.latents, predict, run.hooks));
+    return await firstPassLoop(run, unet, guidedPredictor(unet, run.scheduler, run.condition, run.options, run.hooks));
   } finally {
     if (own) await unet.release();
   }

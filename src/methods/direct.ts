@@ -7,7 +7,6 @@ import type { ResolvedOptions } from '../options/index.js';
 import type { GuidedCondition, UNetRunner } from '../sampling/unet-runner.js';
 import { denoise, type DenoiseLoopHooks, type NoisePredictor } from '../sampling/denoise-loop.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
-import type { Tensor } from '../tensor/tensor.js';
 import type { FirstPassRun, FirstPassResult, GenerationMethod } from './method.js';
 
 /**
@@ -31,18 +30,17 @@ export function guidedPredictor(
   };
 }
 
-/** Runs `fn` and counts the UNet rows `unet` ran meanwhile. */
-export async function countingCalls(unet: UNetRunner, fn: () => Promise<Tensor>): Promise<FirstPassResult> {
+/** The first pass's loop from `run.latents` with `predict`, counting the UNet rows `unet` ran meanwhile. */
+export async function firstPassLoop(run: FirstPassRun, unet: UNetRunner, predict: NoisePredictor): Promise<FirstPassResult> {
   const before = unet.calls;
-  const latents = await fn();
+  const latents = await denoise(run.scheduler, run.latents, predict, run.hooks);
   return { latents, unetCalls: unet.calls - before };
 }
 
 /** The plain guided loop over the whole first-pass latent with the shared UNet. */
 export async function plainFirstPass(run: FirstPassRun): Promise<FirstPassResult> {
   const unet = await run.components.plainUNet();
-  const predict = guidedPredictor(unet, run.scheduler, run.condition, run.options, run.hooks);
-  return countingCalls(unet, () => denoise(run.scheduler, run.latents, predict, run.hooks));
+  return firstPassLoop(run, unet, guidedPredictor(unet, run.scheduler, run.condition, run.options, run.hooks));
 }
 
 export const direct: GenerationMethod = {

@@ -7,8 +7,8 @@
 import { guidedConditions } from '../prompts/conditions.js';
 import { patchBranchNoise } from '../patch/patch-branch.js';
 import { getViews, viewCount } from '../patch/views.js';
-import { denoise, type NoisePredictor } from '../sampling/denoise-loop.js';
-import { countingCalls } from './direct.js';
+import type { NoisePredictor } from '../sampling/denoise-loop.js';
+import { firstPassLoop } from './direct.js';
 import type { FirstPassRun, FirstPassResult, GenerationMethod } from './method.js';
 
 async function firstPass(run: FirstPassRun): Promise<FirstPassResult> {
@@ -27,7 +27,7 @@ async function firstPass(run: FirstPassRun): Promise<FirstPassResult> {
     });
     return { noise };
   };
-  return countingCalls(unet, () => denoise(scheduler, run.latents, predict, hooks));
+  return firstPassLoop(run, unet, predict);
 }
 
 export const multidiffusion: GenerationMethod = {

@@ -11,10 +11,10 @@
 import type { Feed } from '../engine/session.js';
 import type { GuidedCondition, UNetRunner } from '../sampling/unet-runner.js';
 import { rescaleNoiseCfg } from '../sampling/guidance.js';
-import { denoise, type DenoiseLoopHooks, type NoisePredictor } from '../sampling/denoise-loop.js';
+import type { DenoiseLoopHooks, NoisePredictor } from '../sampling/denoise-loop.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
-import { countingCalls, plainFirstPass } from './direct.js';
+import { firstPassLoop, plainFirstPass } from './direct.js';
 import type { FirstPassResult, FirstPassRun, GenerationMethod } from './method.js';
 import { dilationAt, reDilationPlan, type ReDilationPlan } from './scalecrafter-settings.js';
 
@@ -97,7 +97,7 @@ async function firstPass(run: FirstPassRun): Promise<FirstPassResult> {
   const unet = await run.components.variantUNet({ redilate: paths });
   try {
     const predict = reDilatedPredictor(unet, run.scheduler, run.condition, run.options, plan, paths, run.hooks);
-    return await countingCalls(unet, () => denoise(run.scheduler, run.latents, predict, run.hooks));
+    return await firstPassLoop(run, unet, predict);
   } finally {
     await unet.release();
   }
